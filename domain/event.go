@@ -1,0 +1,61 @@
+package domain
+
+import "time"
+
+// Event is a domain event payload: the data part of one entry in the log.
+// The unexported marker keeps arbitrary values from posing as events; the
+// catalogue in package events names each one and decodes it.
+type Event interface{ isEvent() }
+
+func (FrameworkPublished) isEvent()   {}
+func (FrameworkRevised) isEvent()     {}
+func (DepartmentRegistered) isEvent() {}
+func (IndicatorProposed) isEvent()    {}
+func (IndicatorRevised) isEvent()     {}
+func (IndicatorReviewed) isEvent()    {}
+func (IndicatorWithdrawn) isEvent()   {}
+func (ResultReported) isEvent()       {}
+func (ResultVerified) isEvent()       {}
+func (SeriesDefined) isEvent()        {}
+func (InnovationProposed) isEvent()   {}
+func (InnovationSelected) isEvent()   {}
+func (InnovationReviewed) isEvent()   {}
+func (CheckpointRecorded) isEvent()   {}
+
+// Role is what an authenticated caller may do.
+type Role string
+
+// The three roles of SPEC.md, plus the ledger itself (checkpoints).
+const (
+	RoleOPDC    Role = "opdc"
+	RoleUnit    Role = "unit"
+	RoleAuditor Role = "auditor"
+	RoleSystem  Role = "system"
+)
+
+// Actor is who caused an event.
+type Actor struct {
+	Subject string `json:"sub"`
+	Role    Role   `json:"role"`
+	Unit    string `json:"unit,omitempty"`
+}
+
+// Meta is what the log records about an event besides its payload; folds
+// keep the parts an audit needs (which event produced a value, and when).
+type Meta struct {
+	EventID    string    `json:"event_id"`
+	Sequence   uint64    `json:"sequence"`
+	Version    uint64    `json:"version"`
+	RecordedAt time.Time `json:"recorded_at"`
+	Actor      Actor     `json:"actor"`
+}
+
+// CheckpointRecorded is the ledger's signed statement of how many events it
+// held up to a stream sequence and the digest over their hashes.
+type CheckpointRecorded struct {
+	Sequence  uint64 `json:"sequence"`
+	Count     uint64 `json:"count"`
+	Root      string `json:"root"`
+	KeyID     string `json:"key_id"`
+	Signature string `json:"signature"`
+}

@@ -1,0 +1,131 @@
+package domain
+
+import (
+	"encoding/json"
+	"math/big"
+	"reflect"
+	"regexp"
+	"strings"
+)
+
+// Number is a decimal value kept as the exact text it arrived in, so that
+// scores can be computed exactly (math/big) and a value like 98.87 is never
+// turned into the nearest binary float. The zero value "" means "absent" and
+// encodes as JSON null. Only JSON number tokens decode into it, so NaN and
+// ±Inf cannot arrive; magnitude and precision are checked by validation.
+type Number string
+
+// numberPattern is JSON's number grammar.
+var numberPattern = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// Limits on a Number accepted from a request.
+const (
+	MaxMagnitude = 1e12 // |x| ≤ 10¹²
+	MaxDecimals  = 6    // at most 6 digits after the point
+)
+
+// UnmarshalJSON accepts a JSON number (or null for absent).
+func (n *Number) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		*n = ""
+		return nil
+	}
+	if !numberPattern.MatchString(s) {
+		return &json.UnmarshalTypeError{Value: jsonKind(s), Type: reflect.TypeFor[Number]()}
+	}
+	*n = Number(s)
+	return nil
+}
+
+func jsonKind(s string) string {
+	switch {
+	case strings.HasPrefix(s, `"`):
+		return "string"
+	case s == "true" || s == "false":
+		return "bool"
+	case strings.HasPrefix(s, "{"):
+		return "object"
+	case strings.HasPrefix(s, "["):
+		return "array"
+	}
+	return "value"
+}
+
+// MarshalJSON writes the number's own text, or null when absent.
+func (n Number) MarshalJSON() ([]byte, error) {
+	if n == "" {
+		return []byte("null"), nil
+	}
+	return []byte(n), nil
+}
+
+// IsZero reports whether the number is absent (for omitempty-like checks).
+func (n Number) IsZero() bool { return n == "" }
+
+// Rat returns the exact value. An absent or malformed number gives nil.
+func (n Number) Rat() *big.Rat {
+	if n == "" {
+		return nil
+	}
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok {
+		return nil
+	}
+	return r
+}
+
+// NumberFromRat renders r as a Number with at most `decimals` digits after
+// the point (rounded half away from zero), trailing zeros trimmed.
+func NumberFromRat(r *big.Rat, decimals int) Number {
+	return Number(FormatRat(r, decimals))
+}
+
+// FormatRat renders r rounded to `decimals` places with trailing zeros
+// trimmed: 200/3 → "66.6667", 175/2 → "87.5", 100 → "100".
+func FormatRat(r *big.Rat, decimals int) string {
+	s := r.FloatString(decimals)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// Cmp compares two present numbers exactly.
+func (n Number) Cmp(m Number) int { return n.Rat().Cmp(m.Rat()) }
+
+// Float64 is for display and statistics only, never for scoring.
+func (n Number) Float64() float64 {
+	r := n.Rat()
+	if r == nil {
+		return 0
+	}
+	f, _ := r.Float64()
+	return f
+}
+
+var maxMagnitude = new(big.Rat).SetFloat64(MaxMagnitude)
+
+// checkNumber validates a present number's magnitude and precision.
+func checkNumber(p *problems, field string, n Number) bool {
+	r := n.Rat()
+	if r == nil {
+		p.add(field, "must be a number")
+		return false
+	}
+	if new(big.Rat).Abs(r).Cmp(maxMagnitude) > 0 {
+		p.add(field, "must be between -1e12 and 1e12")
+		return false
+	}
+	// The value must be representable with MaxDecimals places: r·10^d is an integer.
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(MaxDecimals), nil)))
+	if !scaled.IsInt() {
+		p.add(field, "must have at most %d decimal places", MaxDecimals)
+		return false
+	}
+	return true
+}
