@@ -51,11 +51,13 @@ type Meta struct {
 }
 
 // CheckpointRecorded is the ledger's signed statement of how many events it
-// held up to a stream sequence and the digest over their hashes.
+// held up to a stream sequence and the Merkle root over their hashes. Note
+// is the signed text (a golang.org/x/mod/sumdb/note note); Key is the
+// verifier key that signed it.
 type CheckpointRecorded struct {
-	Sequence  uint64 `json:"sequence"`
-	Count     uint64 `json:"count"`
-	Root      string `json:"root"`
-	KeyID     string `json:"key_id"`
-	Signature string `json:"signature"`
+	Sequence uint64 `json:"sequence"`
+	Count    uint64 `json:"count"`
+	Root     string `json:"root"`
+	Key      string `json:"key"`
+	Note     string `json:"note"`
 }

@@ -113,6 +113,10 @@ type ChainState struct {
 
 // ChainBreak describes the first place a hash chain does not hold.
 type ChainBreak struct {
+	// Kind is "hash" (content changed), "gap" (a version is missing),
+	// "repeat" (a version comes again or goes back) or "link" (prev_hash
+	// does not match the previous event's hash).
+	Kind        string `json:"kind"`
 	AggregateID string `json:"aggregate_id"`
 	Sequence    uint64 `json:"sequence"`
 	EventID     string `json:"event_id"`
@@ -140,18 +144,21 @@ func NewChainVerifier() *ChainVerifier { return &ChainVerifier{chains: map[strin
 func (v *ChainVerifier) Check(e *Envelope) *ChainBreak {
 	key := e.AggregateKind + "/" + e.AggregateID
 	prev := v.chains[key]
-	brk := func(expected, found, reason string) *ChainBreak {
-		return &ChainBreak{AggregateID: e.AggregateID, Sequence: e.Sequence, EventID: e.ID, Expected: expected, Found: found, Reason: reason}
+	brk := func(kind, expected, found, reason string) *ChainBreak {
+		return &ChainBreak{Kind: kind, AggregateID: e.AggregateID, Sequence: e.Sequence, EventID: e.ID, Expected: expected, Found: found, Reason: reason}
 	}
 	if got := e.ComputeHash(); got != e.Hash {
-		return brk(got, e.Hash, "the event's content does not match its hash (changed after it was written)")
+		return brk("hash", got, e.Hash, "the event's content does not match its hash (changed after it was written)")
 	}
-	if e.AggregateVersion != prev.Version+1 {
-		return brk(strconv.FormatUint(prev.Version+1, 10), strconv.FormatUint(e.AggregateVersion, 10),
-			"aggregate version out of order: an event of this aggregate is missing, repeated or reordered")
+	want, found := strconv.FormatUint(prev.Version+1, 10), strconv.FormatUint(e.AggregateVersion, 10)
+	if e.AggregateVersion > prev.Version+1 {
+		return brk("gap", want, found, "aggregate version skips ahead: an earlier event of this aggregate is missing")
+	}
+	if e.AggregateVersion <= prev.Version {
+		return brk("repeat", want, found, "aggregate version comes again or goes back: an event was repeated or reordered")
 	}
 	if e.PrevHash != prev.Hash {
-		return brk(prev.Hash, e.PrevHash, "prev_hash does not match the hash of the aggregate's previous event")
+		return brk("link", prev.Hash, e.PrevHash, "prev_hash does not match the hash of the aggregate's previous event")
 	}
 	v.chains[key] = ChainState{Version: e.AggregateVersion, Hash: e.Hash}
 	v.Count++

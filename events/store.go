@@ -143,7 +143,17 @@ func (s *Store) Append(ctx context.Context, e *Envelope, expectedLast uint64) (A
 	return res, err
 }
 
-func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64) (Appended, error) {
+// AppendAfter appends only if the stream's last sequence is still
+// streamLast, so the event lands at streamLast+1: a checkpoint appended so
+// covers exactly the events before it. A moved stream is a version conflict.
+func (s *Store) AppendAfter(ctx context.Context, e *Envelope, expectedLast, streamLast uint64) (Appended, error) {
+	start := time.Now()
+	res, err := s.append(ctx, e, expectedLast, jetstream.WithExpectLastSequence(streamLast))
+	s.metrics.observeAppend(time.Since(start), res, err)
+	return res, err
+}
+
+func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64, extra ...jetstream.PublishOpt) (Appended, error) {
 	if e.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -173,9 +183,9 @@ func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64) (A
 	msg.Data = data
 	// De-duplication is keyed by command: a retried command is stored once.
 	msg.Header.Set(jetstream.MsgIDHeader, e.CommandID)
-	ack, err := s.js.PublishMsg(ctx, msg,
-		jetstream.WithExpectStream(s.name),
-		jetstream.WithExpectLastSequencePerSubject(expectedLast))
+	opts := append([]jetstream.PublishOpt{jetstream.WithExpectStream(s.name),
+		jetstream.WithExpectLastSequencePerSubject(expectedLast)}, extra...)
+	ack, err := s.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
 		err = classify(err)
 		if errors.Is(err, ErrVersionConflict) {

@@ -1,0 +1,270 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/opdc/kpiledger/domain"
+	"github.com/opdc/kpiledger/events"
+	"github.com/opdc/kpiledger/events/eventstest"
+)
+
+// TestTreeMatchesTlog checks the frontier tree against tlog's own tree hash
+// for every size up to 70.
+func TestTreeMatchesTlog(t *testing.T) {
+	var stored []tlog.Hash
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	var tr events.Tree
+	for n := int64(0); n < 70; n++ {
+		leaf := fmt.Sprintf("%064x", n*7919)
+		b, _ := hexBytes(leaf)
+		hs, err := tlog.StoredHashes(n, b, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+		if err := tr.Add(leaf); err != nil {
+			t.Fatal(err)
+		}
+		want, err := tlog.TreeHash(n+1, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Root() != want {
+			t.Fatalf("root of %d leaves differs from tlog.TreeHash", n+1)
+		}
+	}
+}
+
+func hexBytes(s string) ([]byte, error) {
+	var b []byte
+	_, err := fmt.Sscanf(s, "%x", &b)
+	return b, err
+}
+
+func TestCheckpointSignAndOpen(t *testing.T) {
+	dir := t.TempDir()
+	key, err := events.LoadSigningKey(dir, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := events.LoadSigningKey(dir, func(string) string { return "" })
+	if err != nil || again.VerifierKey() != key.VerifierKey() {
+		t.Fatal("the key is not kept in the data directory")
+	}
+	var tr events.Tree
+	_ = tr.Add(strings.Repeat("ab", 32))
+	c := events.Checkpoint{Stream: "KPILEDGER", Sequence: 9, Count: 1, Root: tr.Root()}
+	signed, err := key.Sign(c.Text())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := events.OpenNote(signed, key.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := events.ParseCheckpoint(text)
+	if err != nil || got != c {
+		t.Fatalf("parsed %+v, %v", got, err)
+	}
+	other, _ := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
+	if _, err := events.OpenNote(signed, other.VerifierKey()); err == nil {
+		t.Fatal("a checkpoint verified against another key")
+	}
+	forged := strings.Replace(signed, "sequence 9", "sequence 8", 1)
+	if _, err := events.OpenNote(forged, key.VerifierKey()); err == nil {
+		t.Fatal("an edited checkpoint verified")
+	}
+}
+
+// ledgerFixture appends a small history with a checkpoint in the middle
+// and returns the store, the signing key and the ledger aggregate.
+func ledgerFixture(t *testing.T) (*events.Store, *events.SigningKey) {
+	t.Helper()
+	ctx := context.Background()
+	st := eventstest.NewStore(t)
+	key, err := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := indicator("TH-50", 2563, "ind-a")
+	b := indicator("TH-50", 2563, "ind-b")
+	c := indicator("TH-57", 2563, "ind-c")
+	steps := []struct {
+		agg *events.Aggregate
+		ev  domain.Event
+	}{
+		{a, proposal("ind-a")}, {b, proposal("ind-b")}, {c, proposal("ind-c")},
+		{a, domain.IndicatorReviewed{Decision: domain.DecisionApprove, OnVersion: 1}},
+	}
+	for _, s := range steps {
+		if _, err := appendNext(t, st, s.agg, s.ev, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A checkpoint over the first four events, landing at sequence 5.
+	var tree events.Tree
+	_ = st.Read(ctx, events.ReadOptions{}, func(e *events.Envelope) error { return tree.Add(e.Hash) })
+	cp, err := events.NewCheckpointEvent(key, st.Name(), 4, &tree, events.Aggregate{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.Actor = domain.Actor{Subject: "kpiledger", Role: domain.RoleSystem}
+	if _, err := st.AppendAfter(ctx, cp, 0, 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct {
+		agg *events.Aggregate
+		ev  domain.Event
+	}{
+		{a, domain.ResultReported{Round: 12, Actual: "98.9"}},
+		{b, domain.IndicatorWithdrawn{Reason: "ซ้ำ"}},
+	} {
+		if _, err := appendNext(t, st, s.agg, s.ev, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, key
+}
+
+func exportBundle(t *testing.T, st *events.Store, key *events.SigningKey, scope events.Scope, filters []string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := events.NewBundleWriter(&buf, key, st.Name(), scope, filters, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := st.LastSequence(context.Background())
+	if err := st.Read(context.Background(), events.ReadOptions{Filters: filters, UpTo: last}, w.Event); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(last); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func lines(b []byte) []string { return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") }
+
+func join(ls []string) []byte { return []byte(strings.Join(ls, "\n") + "\n") }
+
+func verifyExpecting(t *testing.T, bundle []byte, key string, problem string) *events.BundleError {
+	t.Helper()
+	_, err := events.VerifyBundle(bytes.NewReader(bundle), []string{key})
+	var be *events.BundleError
+	if !errors.As(err, &be) {
+		t.Fatalf("verify = %v, want a %s problem", err, problem)
+	}
+	if be.Problem != problem {
+		t.Fatalf("verify found %q (%v), want %q", be.Problem, be, problem)
+	}
+	return be
+}
+
+func TestBundleIntactAndTampered(t *testing.T) {
+	st, key := ledgerFixture(t)
+	whole := exportBundle(t, st, key, events.Scope{}, nil)
+	rep, err := events.VerifyBundle(bytes.NewReader(whole), []string{key.VerifierKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Events != 7 || rep.Checkpoints != 1 || rep.Aggregates != 4 || rep.KeyFromBundle {
+		t.Fatalf("report %+v", rep)
+	}
+	if !strings.HasPrefix(rep.Summary(), "intact: 7 events of 4 aggregates (the whole ledger)") {
+		t.Fatalf("summary %q", rep.Summary())
+	}
+	// Without a pinned key the bundle's own key is used, and said so.
+	rep, err = events.VerifyBundle(bytes.NewReader(whole), nil)
+	if err != nil || !rep.KeyFromBundle {
+		t.Fatalf("unpinned: %+v %v", rep, err)
+	}
+	ls := lines(whole) // header, 7 events, trailer
+	if len(ls) != 9 {
+		t.Fatalf("%d lines", len(ls))
+	}
+
+	t.Run("changed", func(t *testing.T) {
+		mod := append([]string(nil), ls...)
+		mod[2] = strings.Replace(mod[2], "ร้อยละของครัวเรือน", "ร้อยละของบ้าน", 1)
+		be := verifyExpecting(t, join(mod), key.VerifierKey(), "changed")
+		if be.Sequence != 2 || be.Line != 3 {
+			t.Fatalf("named %v", be)
+		}
+	})
+	t.Run("removed from the middle of an aggregate", func(t *testing.T) {
+		mod := append(append([]string(nil), ls[:4]...), ls[5:]...) // drop seq 4 (ind-a v2)
+		be := verifyExpecting(t, join(mod), key.VerifierKey(), "removed")
+		if be.Sequence != 5 && be.Sequence != 6 {
+			t.Fatalf("named %v", be)
+		}
+	})
+	t.Run("removed: the last event of an aggregate", func(t *testing.T) {
+		mod := append(append([]string(nil), ls[:7]...), ls[8:]...) // drop seq 7 (ind-b v2)
+		be := verifyExpecting(t, join(mod), key.VerifierKey(), "removed")
+		if !strings.Contains(be.Reason, "indicator/ind-b") {
+			t.Fatalf("named %v", be)
+		}
+	})
+	t.Run("removed before a checkpoint, trailer re-signed by a forger", func(t *testing.T) {
+		// Without the key a forger cannot re-sign the trailer; the embedded
+		// checkpoint alone must catch a dropped aggregate (ind-c).
+		mod := append(append([]string(nil), ls[:3]...), ls[4:]...)
+		be := verifyExpecting(t, join(mod), key.VerifierKey(), "removed")
+		if be.Sequence != 5 {
+			t.Fatalf("named %v", be)
+		}
+	})
+	t.Run("reordered", func(t *testing.T) {
+		mod := append([]string(nil), ls...)
+		mod[2], mod[3] = mod[3], mod[2]
+		verifyExpecting(t, join(mod), key.VerifierKey(), "reordered")
+	})
+	t.Run("inserted", func(t *testing.T) {
+		// A well-formed, self-consistent event of a new aggregate.
+		forged := indicator("TH-50", 2563, "ind-forged")
+		env, _ := events.NewEnvelope(proposal("ind-forged"), *forged)
+		env.ID, env.CommandID, env.Actor = "forged", "forged", officer
+		env.RecordedAt = time.Date(2020, 5, 1, 0, 0, 0, 0, time.UTC)
+		env.OccurredAt = env.RecordedAt
+		env.Sequence = 8
+		env.Seal()
+		line, _ := json.Marshal(map[string]any{"kind": "event", "event": env})
+		mod := append(append([]string(nil), ls[:8]...), string(line), ls[8])
+		be := verifyExpecting(t, join(mod), key.VerifierKey(), "inserted")
+		if be.EventID != "forged" {
+			t.Fatalf("named %v", be)
+		}
+	})
+	t.Run("truncated", func(t *testing.T) {
+		verifyExpecting(t, join(ls[:8]), key.VerifierKey(), "removed")
+	})
+	t.Run("wrong key", func(t *testing.T) {
+		other, _ := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
+		verifyExpecting(t, whole, other.VerifierKey(), "signature")
+	})
+
+	// A unit-year bundle holds only that unit-year and verifies on its own.
+	scoped := exportBundle(t, st, key, events.Scope{Unit: "TH-50", FiscalYear: 2563}, []string{events.UnitYearFilter("TH-50", 2563)})
+	rep, err = events.VerifyBundle(bytes.NewReader(scoped), []string{key.VerifierKey()})
+	if err != nil || rep.Events != 5 || rep.Whole {
+		t.Fatalf("scoped: %+v %v", rep, err)
+	}
+	sl := lines(scoped)
+	mod := append(append([]string(nil), sl[:len(sl)-2]...), sl[len(sl)-1]) // drop its last event
+	verifyExpecting(t, join(mod), key.VerifierKey(), "removed")
+}

@@ -1,0 +1,236 @@
+package events
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/opdc/kpiledger/domain"
+)
+
+// Tree is an append-only Merkle tree over event hashes in stream order,
+// hashed as RFC 6962 and Go's checksum database do (tlog.RecordHash for a
+// leaf, tlog.NodeHash for a node). It keeps only its frontier: the roots of
+// its complete subtrees, largest first, one per set bit of N.
+type Tree struct {
+	N        uint64      `json:"n"`
+	Frontier []tlog.Hash `json:"frontier"`
+}
+
+// Add appends an event hash (hex) as the next leaf.
+func (t *Tree) Add(eventHash string) error {
+	b, err := hex.DecodeString(eventHash)
+	if err != nil || len(b) != 32 {
+		return fmt.Errorf("event hash %q is not 32 hex-encoded bytes", eventHash)
+	}
+	h := tlog.RecordHash(b)
+	// Merge equal-sized subtrees: one merge per trailing 1 bit of N.
+	for n := t.N; n&1 == 1; n >>= 1 {
+		last := len(t.Frontier) - 1
+		h = tlog.NodeHash(t.Frontier[last], h)
+		t.Frontier = t.Frontier[:last]
+	}
+	t.Frontier = append(t.Frontier, h)
+	t.N++
+	return nil
+}
+
+// Root is the tree hash of the N leaves (all zero for an empty tree).
+func (t *Tree) Root() tlog.Hash {
+	if len(t.Frontier) == 0 {
+		return tlog.Hash{}
+	}
+	h := t.Frontier[len(t.Frontier)-1]
+	for i := len(t.Frontier) - 2; i >= 0; i-- {
+		h = tlog.NodeHash(t.Frontier[i], h)
+	}
+	return h
+}
+
+// Clone returns an independent copy.
+func (t *Tree) Clone() Tree {
+	return Tree{N: t.N, Frontier: append([]tlog.Hash(nil), t.Frontier...)}
+}
+
+// CountsInTree reports whether an event is a leaf of the checkpoint tree:
+// every event but the checkpoints themselves.
+func CountsInTree(e *Envelope) bool { return e.AggregateKind != KindLedger }
+
+// Checkpoint is the statement a checkpoint signs: the stream held Count
+// events (checkpoints excluded) up to Sequence, with this Merkle root.
+type Checkpoint struct {
+	Stream   string
+	Sequence uint64
+	Count    uint64
+	Root     tlog.Hash
+}
+
+const checkpointHeader = "kpiledger checkpoint v1"
+
+// Text is the checkpoint's canonical signed text.
+func (c Checkpoint) Text() string {
+	return fmt.Sprintf("%s\nstream %s\nsequence %d\ncount %d\nroot %s\n",
+		checkpointHeader, c.Stream, c.Sequence, c.Count, base64.StdEncoding.EncodeToString(c.Root[:]))
+}
+
+// ParseCheckpoint reads a checkpoint's text.
+func ParseCheckpoint(text string) (Checkpoint, error) {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) != 5 || lines[0] != checkpointHeader {
+		return Checkpoint{}, errors.New("not a kpiledger checkpoint")
+	}
+	var c Checkpoint
+	fields := map[string]string{}
+	for _, l := range lines[1:] {
+		k, v, ok := strings.Cut(l, " ")
+		if !ok {
+			return c, fmt.Errorf("checkpoint line %q", l)
+		}
+		fields[k] = v
+	}
+	var err error
+	c.Stream = fields["stream"]
+	if c.Sequence, err = strconv.ParseUint(fields["sequence"], 10, 64); err != nil {
+		return c, fmt.Errorf("checkpoint sequence: %w", err)
+	}
+	if c.Count, err = strconv.ParseUint(fields["count"], 10, 64); err != nil {
+		return c, fmt.Errorf("checkpoint count: %w", err)
+	}
+	root, err := base64.StdEncoding.DecodeString(fields["root"])
+	if err != nil || len(root) != len(c.Root) {
+		return c, errors.New("checkpoint root is not a base64 SHA-256 hash")
+	}
+	copy(c.Root[:], root)
+	return c, nil
+}
+
+// SigningKey signs checkpoints and export bundles with Ed25519, as a
+// golang.org/x/mod/sumdb/note signer.
+type SigningKey struct {
+	signer   note.Signer
+	verifier string
+}
+
+// SigningKeyFile is the key's file name inside the data directory.
+const SigningKeyFile = "checkpoint.key"
+
+// keyName names the signer inside notes.
+const keyName = "kpiledger"
+
+// LoadSigningKey returns the checkpoint signing key: KPILEDGER_CHECKPOINT_KEY
+// when set (nodes of a cluster share it), else the key in the data
+// directory, created on first use.
+func LoadSigningKey(dataDir string, getenv func(string) string) (*SigningKey, error) {
+	if k := strings.TrimSpace(getenv("KPILEDGER_CHECKPOINT_KEY")); k != "" {
+		return parseSigningKey(k)
+	}
+	if dataDir == "" {
+		return nil, errors.New("no checkpoint key: set KPILEDGER_CHECKPOINT_KEY or give a data directory")
+	}
+	path := filepath.Join(dataDir, SigningKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return parseSigningKey(strings.TrimSpace(string(b)))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	skey, _, err := note.GenerateKey(rand.Reader, keyName)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return LoadSigningKey(dataDir, getenv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(skey + "\n"); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	return parseSigningKey(skey)
+}
+
+func parseSigningKey(skey string) (*SigningKey, error) {
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key: %w", err)
+	}
+	vkey, err := verifierKeyOf(skey)
+	if err != nil {
+		return nil, err
+	}
+	return &SigningKey{signer: signer, verifier: vkey}, nil
+}
+
+// verifierKeyOf derives "name+hash+base64(alg||pub)" from a note signer key
+// "PRIVATE+KEY+name+hash+base64(alg||priv-seed)".
+func verifierKeyOf(skey string) (string, error) {
+	parts := strings.SplitN(skey, "+", 5) // base64 may contain "+"
+	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+		return "", errors.New("checkpoint key: not a note signer key")
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(raw) != 33 || raw[0] != 1 {
+		return "", errors.New("checkpoint key: not an Ed25519 note key")
+	}
+	return note.NewEd25519VerifierKey(parts[2], ed25519Public(raw[1:]))
+}
+
+// VerifierKey is the public key text to verify signatures with.
+func (k *SigningKey) VerifierKey() string { return k.verifier }
+
+// Sign signs text (ending in a newline) as a note.
+func (k *SigningKey) Sign(text string) (string, error) {
+	b, err := note.Sign(&note.Note{Text: text}, k.signer)
+	return string(b), err
+}
+
+// OpenNote checks a signed note against trusted verifier keys and returns
+// its text.
+func OpenNote(signed string, trusted ...string) (string, error) {
+	var vs []note.Verifier
+	for _, k := range trusted {
+		v, err := note.NewVerifier(k)
+		if err != nil {
+			return "", fmt.Errorf("verifier key %q: %w", k, err)
+		}
+		vs = append(vs, v)
+	}
+	n, err := note.Open([]byte(signed), note.VerifierList(vs...))
+	if err != nil {
+		return "", fmt.Errorf("signature: %w", err)
+	}
+	return n.Text, nil
+}
+
+// NewCheckpointEvent signs a checkpoint of the tree as it stands at stream
+// sequence streamLast and wraps it as the ledger aggregate's next event;
+// append it with AppendAfter(…, streamLast) so it lands right after.
+func NewCheckpointEvent(key *SigningKey, stream string, streamLast uint64, tree *Tree, ledger Aggregate) (*Envelope, error) {
+	c := Checkpoint{Stream: stream, Sequence: streamLast, Count: tree.N, Root: tree.Root()}
+	signed, err := key.Sign(c.Text())
+	if err != nil {
+		return nil, err
+	}
+	ledger.Kind, ledger.ID = KindLedger, LedgerID
+	return NewEnvelope(domain.CheckpointRecorded{Sequence: c.Sequence, Count: c.Count,
+		Root: base64.StdEncoding.EncodeToString(c.Root[:]), Key: key.VerifierKey(), Note: signed}, ledger)
+}
