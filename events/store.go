@@ -342,7 +342,7 @@ func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) erro
 			}
 			n++
 			if o.Limit > 0 && n >= o.Limit {
-				last = true
+				return nil // the rest of this batch is not delivered
 			}
 			if md.NumPending == 0 {
 				last = true

@@ -296,3 +296,26 @@ func TestStreamRefusesDeleteAndPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadLimit: a read stops at its limit even inside a fetched batch.
+func TestReadLimit(t *testing.T) {
+	st := eventstest.NewStore(t)
+	for i := range 20 {
+		if _, err := appendNext(t, st, indicator("TH-50", 2563, fmt.Sprintf("ind-%d", i)), proposal(fmt.Sprintf("ind-%d", i)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	if err := st.Read(context.Background(), events.ReadOptions{Limit: 5, After: 3}, func(e *events.Envelope) error {
+		n++
+		if e.Sequence != uint64(3+n) {
+			t.Errorf("event %d has sequence %d", n, e.Sequence)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Fatalf("read %d events with limit 5", n)
+	}
+}

@@ -1,0 +1,61 @@
+package events_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/opdc/kpiledger/events"
+)
+
+// FuzzDecodeEvent: no payload, of any type and schema version, may panic
+// the decoder or an upcaster.
+func FuzzDecodeEvent(f *testing.F) {
+	for typ, c := range catalogue() {
+		env, err := events.NewEnvelope(c.ev, c.agg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(typ, env.SchemaVersion, []byte(env.Data))
+	}
+	f.Add(events.TypeResultReported, 1, []byte(`{"round":12,"actual":1,"evidence":"a\nb"}`))
+	f.Add(events.TypeResultReported, 1, []byte(`{"evidence":7}`))
+	f.Fuzz(func(t *testing.T, typ string, schema int, data []byte) {
+		_, _ = events.Decode(typ, schema, data)
+	})
+}
+
+// FuzzDecodeMessage: a stored message of any shape decodes or errs, and
+// what decodes can be hashed, placed on a subject and chain-checked.
+func FuzzDecodeMessage(f *testing.F) {
+	for _, c := range catalogue() {
+		env, _ := events.NewEnvelope(c.ev, c.agg)
+		env.Seal()
+		b, _ := json.Marshal(env)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"aggregate_kind":"framework","aggregate_id":"x","fiscal_year":1}`))
+	f.Add([]byte(`{"aggregate_kind":"indicator","aggregate_id":"a.b","unit":"TH-50","fiscal_year":2563}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := events.DecodeMessage(data, 1)
+		if err != nil {
+			return
+		}
+		_ = e.ComputeHash()
+		_, _ = e.Subject()
+		_, _ = e.Event()
+		_ = events.NewChainVerifier().Check(e)
+	})
+}
+
+// FuzzVerifyBundle: the offline verifier never panics, whatever the bundle.
+func FuzzVerifyBundle(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte(`{"kind":"header","format":"kpiledger-bundle/1","filters":[]}` + "\n" + `{"kind":"trailer","note":"x"}`))
+	f.Add([]byte(`{"kind":"header","format":"kpiledger-bundle/1","filters":["kpi.>"],"verifier_key":"kpiledger+00000000+AQ=="}` + "\n" +
+		`{"kind":"event","event":{"aggregate_kind":"ledger","aggregate_id":"ledger","aggregate_version":1,"sequence":1,"type":"ledger.checkpoint_recorded","schema_version":1,"data":{"note":"x"}}}`))
+	f.Fuzz(func(t *testing.T, bundle []byte) {
+		_, _ = events.VerifyBundle(bytes.NewReader(bundle), nil)
+		_, _ = events.VerifyBundle(bytes.NewReader(bundle), []string{"kpiledger+00000000+AQ=="})
+	})
+}
