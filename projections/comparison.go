@@ -1,0 +1,199 @@
+package projections
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/opdc/kpiledger/domain"
+)
+
+// Comparison is a unit's year-over-year view: both years' scorecards, each
+// scored under its own year's framework, and their indicators matched.
+type Comparison struct {
+	Unit       string             `json:"unit"`
+	UnitNameTH string             `json:"unit_name_th"`
+	From       int                `json:"from"`
+	To         int                `json:"to"`
+	Scorecards ComparisonPair     `json:"scorecards"`
+	Matched    []MatchedIndicator `json:"matched"`
+	// UnmatchedFrom and UnmatchedTo are the approved indicators of one
+	// year with no counterpart in the other.
+	UnmatchedFrom []IndicatorRef `json:"unmatched_from"`
+	UnmatchedTo   []IndicatorRef `json:"unmatched_to"`
+	// TotalDelta is to.total − from.total, null when either is null. The
+	// two totals may be on different scales when the schemes differ (a
+	// five-level year against a 0–100 year); the delta is then only
+	// arithmetic, which is why both scorecards are shown in full.
+	TotalDelta domain.Number `json:"total_delta"`
+}
+
+// ComparisonPair holds the two scorecards; a year without a framework is null.
+type ComparisonPair struct {
+	From *Scorecard `json:"from"`
+	To   *Scorecard `json:"to"`
+}
+
+// MatchedIndicator is one indicator followed from one year to the next.
+type MatchedIndicator struct {
+	FromID      string `json:"from_id"`
+	ToID        string `json:"to_id"`
+	TitleTH     string `json:"title_th"` // the later year's title
+	FromTitleTH string `json:"from_title_th"`
+	// MatchedBy is "series" (both belong to one long-term series) or
+	// "title" (same Thai title, exactly).
+	MatchedBy  string        `json:"matched_by"`
+	SeriesID   string        `json:"series_id,omitempty"`
+	FromActual domain.Number `json:"from_actual"`
+	ToActual   domain.Number `json:"to_actual"`
+	// ActualDelta and ScoreDelta are to − from, null when a side is null.
+	ActualDelta domain.Number `json:"actual_delta"`
+	FromScore   domain.Number `json:"from_score"`
+	ToScore     domain.Number `json:"to_score"`
+	ScoreDelta  domain.Number `json:"score_delta"`
+}
+
+// IndicatorRef names an indicator.
+type IndicatorRef struct {
+	ID       string `json:"id"`
+	TitleTH  string `json:"title_th"`
+	SeriesID string `json:"series_id,omitempty"`
+}
+
+// MatchedBySeries and MatchedByTitle are the values of MatchedIndicator.MatchedBy.
+const (
+	MatchedBySeries = "series"
+	MatchedByTitle  = "title"
+)
+
+// BuildComparison compares a unit's fiscal years from and to. A year with
+// no framework is shown as a null scorecard; both missing, or an unknown
+// unit, is an error wrapping domain.ErrNotFound. Indicators are matched
+// first by long-term series, then by exact Thai title, each in the order
+// they were proposed.
+func BuildComparison(st *State, unit string, from, to int) (Comparison, error) {
+	u, ok := st.Unit(unit)
+	if !ok {
+		return Comparison{}, fmt.Errorf("%w: unit %q", domain.ErrNotFound, unit)
+	}
+	a, err := optionalYear(st, u, from)
+	if err != nil {
+		return Comparison{}, err
+	}
+	b, err := optionalYear(st, u, to)
+	if err != nil {
+		return Comparison{}, err
+	}
+	if a == nil && b == nil {
+		return Comparison{}, fmt.Errorf("%w: no %s framework is published for FY%d or FY%d", domain.ErrNotFound, u.Kind, from, to)
+	}
+	c := Comparison{Unit: u.Code, UnitNameTH: u.NameTH, From: from, To: to,
+		Matched: []MatchedIndicator{}, UnmatchedFrom: []IndicatorRef{}, UnmatchedTo: []IndicatorRef{}}
+	var fromItems, toItems []itemScore
+	var fromTotal, toTotal *big.Rat
+	if a != nil {
+		sc := a.scorecard()
+		c.Scorecards.From = &sc
+		fromItems, fromTotal = a.items, a.totals.Total
+	}
+	if b != nil {
+		sc := b.scorecard()
+		c.Scorecards.To = &sc
+		toItems, toTotal = b.items, b.totals.Total
+	}
+	c.TotalDelta = ratNumber(diff(fromTotal, toTotal), domain.ScoreDecimals)
+
+	usedFrom := make([]bool, len(fromItems))
+	usedTo := make([]bool, len(toItems))
+	pairs := make([][2]int, 0)
+	match := func(same func(x, y *domain.Indicator) bool) {
+		for j, y := range toItems {
+			if usedTo[j] {
+				continue
+			}
+			for i, x := range fromItems {
+				if !usedFrom[i] && same(x.ind, y.ind) {
+					usedFrom[i], usedTo[j] = true, true
+					pairs = append(pairs, [2]int{i, j})
+					break
+				}
+			}
+		}
+	}
+	match(func(x, y *domain.Indicator) bool { return x.Spec.SeriesID != "" && x.Spec.SeriesID == y.Spec.SeriesID })
+	bySeries := len(pairs)
+	match(func(x, y *domain.Indicator) bool { return x.Spec.TitleTH == y.Spec.TitleTH })
+	// Present the matches in the later year's order, whichever rule found them.
+	order := make([]int, len(toItems))
+	for k, p := range pairs {
+		order[p[1]] = k + 1
+	}
+	for j := range toItems {
+		k := order[j]
+		if k == 0 {
+			continue
+		}
+		p := pairs[k-1]
+		by := MatchedByTitle
+		if k-1 < bySeries {
+			by = MatchedBySeries
+		}
+		c.Matched = append(c.Matched, matched(&fromItems[p[0]], &toItems[p[1]], by))
+	}
+	for i, it := range fromItems {
+		if !usedFrom[i] {
+			c.UnmatchedFrom = append(c.UnmatchedFrom, ref(it.ind))
+		}
+	}
+	for j, it := range toItems {
+		if !usedTo[j] {
+			c.UnmatchedTo = append(c.UnmatchedTo, ref(it.ind))
+		}
+	}
+	return c, nil
+}
+
+// optionalYear scores a year, or returns nil when it has no framework.
+func optionalYear(st *State, u domain.Unit, fy int) (*yearScore, error) {
+	ys, err := scoreYear(st, u, fy)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	return ys, err
+}
+
+func matched(x, y *itemScore, by string) MatchedIndicator {
+	m := MatchedIndicator{FromID: x.ind.ID, ToID: y.ind.ID, TitleTH: y.ind.Spec.TitleTH, FromTitleTH: x.ind.Spec.TitleTH, MatchedBy: by}
+	if by == MatchedBySeries {
+		m.SeriesID = y.ind.Spec.SeriesID
+	}
+	fa, ta := x.actual(), y.actual()
+	m.FromActual, m.ToActual = fa, ta
+	// Actuals carry at most domain.MaxDecimals decimals, so their
+	// difference is exact at that precision.
+	m.ActualDelta = ratNumber(diff(fa.Rat(), ta.Rat()), domain.MaxDecimals)
+	fs, ts := x.exactScore(), y.exactScore()
+	m.FromScore, m.ToScore = ratNumber(fs, domain.ScoreDecimals), ratNumber(ts, domain.ScoreDecimals)
+	m.ScoreDelta = ratNumber(diff(fs, ts), domain.ScoreDecimals)
+	return m
+}
+
+func ref(ind *domain.Indicator) IndicatorRef {
+	return IndicatorRef{ID: ind.ID, TitleTH: ind.Spec.TitleTH, SeriesID: ind.Spec.SeriesID}
+}
+
+// actual is the verified value used, "" if none.
+func (it *itemScore) actual() domain.Number {
+	if it.final == nil {
+		return ""
+	}
+	return it.final.Verified()
+}
+
+// exactScore is the exact score, nil when not scored.
+func (it *itemScore) exactScore() *big.Rat {
+	if it.score == nil {
+		return nil
+	}
+	return it.score.Score
+}

@@ -1,0 +1,125 @@
+package projections
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/opdc/kpiledger/events"
+)
+
+// SnapshotVersion names the shape of State and the semantics of the fold.
+// Bump it whenever either changes: a snapshot of another version is
+// ignored and the read models are rebuilt from the log.
+const SnapshotVersion = 1
+
+// SnapshotBucket is the JetStream object store that holds checkpoints of
+// the read models; every node of a cluster shares it.
+const SnapshotBucket = "kpiledger-snapshots"
+
+const snapshotObject = "projections"
+
+// Snapshots saves and loads checkpoints of a Model in a JetStream object store.
+type Snapshots struct {
+	obj   jetstream.ObjectStore
+	store *events.Store
+}
+
+type snapshotHeader struct {
+	Version  int    `json:"version"`
+	Stream   string `json:"stream"`
+	Sequence uint64 `json:"sequence"`
+	Hash     string `json:"hash"` // the hash of the event at Sequence
+}
+
+// OpenSnapshots creates or opens the snapshot bucket.
+func OpenSnapshots(ctx context.Context, js jetstream.JetStream, store *events.Store, replicas int) (*Snapshots, error) {
+	if replicas == 0 {
+		replicas = 1
+	}
+	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      SnapshotBucket,
+		Description: "checkpoints of kpiledger's read models; derived data, safe to lose",
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot bucket: %w", err)
+	}
+	return &Snapshots{obj: obj, store: store}, nil
+}
+
+// Save writes the model's current state.
+func (s *Snapshots) Save(ctx context.Context, m *Model) error {
+	var buf bytes.Buffer
+	var err error
+	m.Read(func(st *State) {
+		if st.Sequence == 0 {
+			return
+		}
+		h := snapshotHeader{Version: SnapshotVersion, Stream: s.store.Name(), Sequence: st.Sequence, Hash: st.LastHash}
+		enc := json.NewEncoder(&buf)
+		if err = enc.Encode(h); err == nil {
+			err = enc.Encode(st)
+		}
+	})
+	if err != nil || buf.Len() == 0 {
+		return err
+	}
+	_, err = s.obj.Put(ctx, jetstream.ObjectMeta{Name: snapshotObject}, &buf)
+	return err
+}
+
+// ErrNoSnapshot means no usable snapshot exists; Load says why.
+var ErrNoSnapshot = errors.New("no usable snapshot")
+
+// Load returns the saved state if it was written by this version of the
+// code for this stream, and the event it ends at is still in the log with
+// the same hash. Otherwise it returns ErrNoSnapshot (wrapped with why).
+func (s *Snapshots) Load(ctx context.Context) (*State, error) {
+	r, err := s.obj.Get(ctx, snapshotObject)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("%w: none saved yet", ErrNoSnapshot)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 1<<20)
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%w: unreadable header: %v", ErrNoSnapshot, err)
+	}
+	var h snapshotHeader
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, fmt.Errorf("%w: unreadable header: %v", ErrNoSnapshot, err)
+	}
+	if h.Version != SnapshotVersion {
+		return nil, fmt.Errorf("%w: written by snapshot version %d, this build folds version %d", ErrNoSnapshot, h.Version, SnapshotVersion)
+	}
+	if h.Stream != s.store.Name() {
+		return nil, fmt.Errorf("%w: written for stream %s", ErrNoSnapshot, h.Stream)
+	}
+	e, err := s.store.Get(ctx, h.Sequence)
+	if err != nil {
+		return nil, fmt.Errorf("%w: its last event %d is not in the stream: %v", ErrNoSnapshot, h.Sequence, err)
+	}
+	if e.Hash != h.Hash {
+		return nil, fmt.Errorf("%w: the event at %d has another hash than when the snapshot was taken", ErrNoSnapshot, h.Sequence)
+	}
+	st := NewState()
+	dec := json.NewDecoder(br)
+	if err := dec.Decode(st); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: unreadable state: %v", ErrNoSnapshot, err)
+	}
+	if st.Sequence != h.Sequence || st.LastHash != h.Hash {
+		return nil, fmt.Errorf("%w: header and state disagree", ErrNoSnapshot)
+	}
+	return st, nil
+}
