@@ -1,0 +1,199 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/opdc/kpiledger/domain"
+)
+
+// Principal is the authenticated caller.
+type Principal struct {
+	Subject string
+	Role    domain.Role
+	Unit    string // for role unit: the one unit it may write for
+}
+
+// Actor is how the principal appears in events.
+func (p Principal) Actor() domain.Actor {
+	return domain.Actor{Subject: p.Subject, Role: p.Role, Unit: p.Unit}
+}
+
+// claims are a token's JWT claims.
+type claims struct {
+	Role string `json:"role"`
+	Unit string `json:"unit,omitempty"`
+	jwt.RegisteredClaims
+}
+
+const tokenIssuer = "kpiledger"
+
+// IssueToken signs a bearer token (HS256) for the principal.
+func IssueToken(key []byte, p Principal, ttl time.Duration, now time.Time) (string, error) {
+	if err := checkPrincipal(p); err != nil {
+		return "", err
+	}
+	if ttl <= 0 {
+		return "", errors.New("the token's time to live must be positive")
+	}
+	c := claims{Role: string(p.Role), Unit: p.Unit, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: p.Subject, Issuer: tokenIssuer,
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
+}
+
+func checkPrincipal(p Principal) error {
+	if strings.TrimSpace(p.Subject) == "" {
+		return errors.New("the token needs a subject (--sub)")
+	}
+	switch p.Role {
+	case domain.RoleOPDC, domain.RoleAuditor:
+		if p.Unit != "" {
+			return fmt.Errorf("role %s is not bound to a unit", p.Role)
+		}
+	case domain.RoleUnit:
+		if !domain.IsUnitCode(p.Unit) {
+			return errors.New("role unit needs the unit it writes for (--unit TH-50, or a department code)")
+		}
+	default:
+		return fmt.Errorf("unknown role %q (opdc, unit or auditor)", p.Role)
+	}
+	return nil
+}
+
+// ParseToken verifies a bearer token: HS256 with the server's key only
+// (alg none and every other algorithm refused), unexpired, and with
+// coherent role claims.
+func ParseToken(key []byte, token string, now time.Time) (Principal, error) {
+	var c claims
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(), jwt.WithIssuer(tokenIssuer), jwt.WithTimeFunc(func() time.Time { return now }))
+	if _, err := parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return key, nil }); err != nil {
+		return Principal{}, err
+	}
+	p := Principal{Subject: c.Subject, Role: domain.Role(c.Role), Unit: c.Unit}
+	if err := checkPrincipal(p); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// TokenKeyFile is the key's file name inside the data directory.
+const TokenKeyFile = "token.key"
+
+// LoadTokenKey returns the HMAC key tokens are signed with: the
+// KPILEDGER_TOKEN_KEY value when set (every node of a cluster must share
+// it), else the key in the data directory, created on first use.
+func LoadTokenKey(dataDir string, getenv func(string) string) ([]byte, error) {
+	if k := getenv("KPILEDGER_TOKEN_KEY"); k != "" {
+		if len(k) < 32 {
+			return nil, errors.New("KPILEDGER_TOKEN_KEY must be at least 32 characters")
+		}
+		return []byte(k), nil
+	}
+	if dataDir == "" {
+		return nil, errors.New("no token key: set KPILEDGER_TOKEN_KEY or give a data directory")
+	}
+	path := filepath.Join(dataDir, TokenKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(key) < 32 {
+			return nil, fmt.Errorf("%s is not a hex key of 32 bytes or more", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	// O_EXCL: if another process created the key meanwhile, use its key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return LoadTokenKey(dataDir, getenv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		return nil, err
+	}
+	return key, f.Sync()
+}
+
+const principalKey = "kpiledger.principal"
+
+// authenticate is the /v1 middleware: every call needs a valid token.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+			return errUnauthenticated
+		}
+		p, err := ParseToken(s.key, strings.TrimSpace(tok), s.now())
+		if err != nil {
+			return problem(401, "invalid-token", "Invalid token", "the bearer token was refused: "+err.Error())
+		}
+		c.Set(principalKey, p)
+		return next(c)
+	}
+}
+
+func principal(c echo.Context) Principal {
+	p, _ := c.Get(principalKey).(Principal)
+	return p
+}
+
+// requireRole allows only the given roles.
+func requireRole(c echo.Context, roles ...domain.Role) error {
+	p := principal(c)
+	for _, r := range roles {
+		if p.Role == r {
+			return nil
+		}
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return forbidden(fmt.Sprintf("role %s may not do this (allowed: %s)", p.Role, strings.Join(names, ", ")))
+}
+
+// requireOwner allows only an officer of the given unit.
+func requireOwner(c echo.Context, unit string) error {
+	p := principal(c)
+	if p.Role != domain.RoleUnit {
+		return forbidden(fmt.Sprintf("only an officer of %s may do this (role %s)", unit, p.Role))
+	}
+	if p.Unit != unit {
+		return forbidden(fmt.Sprintf("this token writes for %s, not %s", p.Unit, unit))
+	}
+	return nil
+}
+
+// requireReader allows OPDC, auditors, and officers of the unit itself.
+func requireReader(c echo.Context, unit string) error {
+	p := principal(c)
+	if p.Role == domain.RoleUnit && p.Unit != unit {
+		return forbidden(fmt.Sprintf("this token reads %s only, not %s", p.Unit, unit))
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/projections"
+)
+
+// TestOpenAPIDescribesEveryRoute fails when a route registered with Echo
+// is missing from /openapi.json, or the document lists one that is not
+// served.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	srv := api.New(api.Config{Model: projections.NewModel(), TokenKey: []byte("k")})
+	doc := srv.OpenAPI()
+	paths := doc["paths"].(map[string]map[string]any)
+	documented := map[string]bool{}
+	for p, ops := range paths {
+		for m, op := range ops {
+			documented[strings.ToUpper(m)+" "+p] = true
+			o := op.(map[string]any)
+			if o["summary"] == "" {
+				t.Errorf("%s %s has no summary", m, p)
+			}
+			if _, ok := o["responses"]; !ok {
+				t.Errorf("%s %s has no responses", m, p)
+			}
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range srv.Echo().Routes() {
+		if r.Method == "echo_route_not_found" || strings.HasPrefix(r.Path, "/static") || r.Path == "/" || strings.HasPrefix(r.Path, "/ui") {
+			continue
+		}
+		p := r.Path
+		parts := strings.Split(p, "/")
+		for i, part := range parts {
+			if strings.HasPrefix(part, ":") {
+				parts[i] = "{" + part[1:] + "}"
+			}
+		}
+		key := r.Method + " " + strings.Join(parts, "/")
+		served[key] = true
+		if !documented[key] {
+			t.Errorf("route %s is served but not in /openapi.json", key)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			t.Errorf("/openapi.json lists %s, which is not served", k)
+		}
+	}
+	if len(served) < 30 {
+		t.Errorf("only %d routes served", len(served))
+	}
+}
