@@ -34,6 +34,13 @@ func (s *syncBuffer) String() string {
 // port and returns its base URL, a stop function and the error channel.
 func startRun(t *testing.T, dataDir string, extra ...string) (string, func() error) {
 	t.Helper()
+	url, stop, _ := startRunLog(t, dataDir, extra...)
+	return url, stop
+}
+
+// startRunLog is startRun that also returns the server's log (stderr).
+func startRunLog(t *testing.T, dataDir string, extra ...string) (string, func() error, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stderr := &syncBuffer{}
@@ -78,7 +85,7 @@ func startRun(t *testing.T, dataDir string, extra ...string) (string, func() err
 		}
 	}
 	t.Cleanup(func() { _ = stop() })
-	return url, stop
+	return url, stop, stderr
 }
 
 func getJSON(t *testing.T, url string) (int, map[string]any) {

@@ -1,0 +1,105 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/opdc/kpiledger/events"
+	"github.com/opdc/kpiledger/events/eventstest"
+)
+
+// TestSnapshotRoundTripAndRejection: a saved checkpoint loads back as the
+// same state and a runner resumes from it; a checkpoint of another code
+// version, of another stream, or whose last event no longer has the hash it
+// had, is ignored (the read models are then rebuilt from the log).
+func TestSnapshotRoundTripAndRejection(t *testing.T) {
+	ctx := context.Background()
+	l := generate(t, 7, 600, 4)
+	var clock time.Time
+	_, js := eventstest.Connect(t, eventstest.StartServer(t))
+	store, err := events.Open(ctx, js, events.Config{}, events.WithClock(func() time.Time { return clock }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendAll(t, store, &clock, l.envs)
+	snaps, err := OpenSnapshots(ctx, js, store, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snaps.Load(ctx); !errors.Is(err, ErrNoSnapshot) {
+		t.Fatalf("empty bucket: %v", err)
+	}
+
+	// Build from the log, save, load back: the same state, byte for byte.
+	m := NewModel()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- (&Runner{Store: store, Model: m}).Run(runCtx) }()
+	if err := m.WaitFor(ctx, uint64(len(l.envs))); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	if err := snaps.Save(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	st, err := snaps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []byte
+	m.Read(func(s *State) { want, _ = json.Marshal(s) })
+	got, _ = json.Marshal(st)
+	if !bytes.Equal(want, got) {
+		t.Fatal("the loaded state differs from the saved one")
+	}
+	// A runner started from the checkpoint is ready at once and follows new events.
+	m2 := NewModelFrom(st)
+	r2ctx, cancel2 := context.WithCancel(ctx)
+	defer cancel2()
+	go func() { _ = (&Runner{Store: store, Model: m2}).Run(r2ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !m2.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("a runner resumed from a checkpoint never became ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	obj, err := js.ObjectStore(ctx, SnapshotBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := obj.GetBytes(ctx, snapshotObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, body, _ := bytes.Cut(raw, []byte("\n"))
+	tamper := func(name string, edit func(h map[string]any), wantReason string) {
+		t.Run(name, func(t *testing.T) {
+			var h map[string]any
+			_ = json.Unmarshal(header, &h)
+			edit(h)
+			hb, _ := json.Marshal(h)
+			if _, err := obj.Put(ctx, jetstream.ObjectMeta{Name: snapshotObject}, io.MultiReader(bytes.NewReader(hb), strings.NewReader("\n"), bytes.NewReader(body))); err != nil {
+				t.Fatal(err)
+			}
+			_, err := snaps.Load(ctx)
+			if !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), wantReason) {
+				t.Fatalf("Load = %v, want ErrNoSnapshot saying %q", err, wantReason)
+			}
+		})
+	}
+	tamper("another code version", func(h map[string]any) { h["version"] = SnapshotVersion + 1 }, "snapshot version")
+	tamper("another stream", func(h map[string]any) { h["stream"] = "ELSEWHERE" }, "stream ELSEWHERE")
+	tamper("last event's hash differs", func(h map[string]any) { h["hash"] = strings.Repeat("0", 64) }, "another hash")
+	tamper("beyond the stream", func(h map[string]any) { h["sequence"] = 1 << 40 }, "not in the stream")
+}
