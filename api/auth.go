@@ -189,11 +189,31 @@ func requireOwner(c echo.Context, unit string) error {
 	return nil
 }
 
+// CanRead reports whether p may read a unit's data: OPDC, auditors, and
+// officers of the unit itself. The API and the dashboard both decide by it.
+func CanRead(p Principal, unit string) bool {
+	return p.Role != domain.RoleUnit || p.Unit == unit
+}
+
+// CanAudit reports whether p may read audit trails, the event feed and
+// export bundles: OPDC and auditors.
+func CanAudit(p Principal) bool {
+	return p.Role == domain.RoleOPDC || p.Role == domain.RoleAuditor
+}
+
 // requireReader allows OPDC, auditors, and officers of the unit itself.
 func requireReader(c echo.Context, unit string) error {
 	p := principal(c)
-	if p.Role == domain.RoleUnit && p.Unit != unit {
+	if !CanRead(p, unit) {
 		return forbidden(fmt.Sprintf("this token reads %s only, not %s", p.Unit, unit))
+	}
+	return nil
+}
+
+// requireAuditor allows OPDC and auditors.
+func requireAuditor(c echo.Context) error {
+	if !CanAudit(principal(c)) {
+		return forbidden(fmt.Sprintf("role %s may not read audit data (allowed: opdc, auditor)", principal(c).Role))
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ type (
 
 // verifyLog: GET /v1/verify — walks every hash chain in the stream.
 func (s *Server) verifyLog(c echo.Context) error {
-	if err := requireRole(c, domain.RoleOPDC, domain.RoleAuditor); err != nil {
+	if err := requireAuditor(c); err != nil {
 		return err
 	}
 	rep, err := events.VerifyLog(c.Request().Context(), s.store, s.trusted)
@@ -49,7 +49,7 @@ func (s *Server) verifyKey(c echo.Context) error {
 // selected events with a signed trailer, verifiable offline by
 // `kpiledger verify --file`. Without parameters: the whole ledger.
 func (s *Server) export(c echo.Context) error {
-	if err := requireRole(c, domain.RoleOPDC, domain.RoleAuditor); err != nil {
+	if err := requireAuditor(c); err != nil {
 		return err
 	}
 	scope := events.Scope{Unit: c.QueryParam("unit")}
@@ -137,7 +137,7 @@ func (s *Server) createCheckpoint(c echo.Context) error {
 
 // listCheckpoints: GET /v1/checkpoints.
 func (s *Server) listCheckpoints(c echo.Context) error {
-	if err := requireRole(c, domain.RoleOPDC, domain.RoleAuditor); err != nil {
+	if err := requireAuditor(c); err != nil {
 		return err
 	}
 	out := checkpointList{Checkpoints: []projections.Checkpoint{}}

@@ -334,7 +334,7 @@ func (s *Server) compareFrameworks(c echo.Context) error {
 
 // audit: GET /v1/units/{unit}/years/{fy}/audit.
 func (s *Server) audit(c echo.Context) error {
-	if err := requireRole(c, domain.RoleOPDC, domain.RoleAuditor); err != nil {
+	if err := requireAuditor(c); err != nil {
 		return err
 	}
 	unit, fy, err := s.unitYearParams(c)
@@ -359,7 +359,7 @@ const maxEventPage = 1000
 
 // eventFeed: GET /v1/events?after=&limit=&unit=&fiscal_year=.
 func (s *Server) eventFeed(c echo.Context) error {
-	if err := requireRole(c, domain.RoleOPDC, domain.RoleAuditor); err != nil {
+	if err := requireAuditor(c); err != nil {
 		return err
 	}
 	filters, err := feedFilters(c)

@@ -86,12 +86,14 @@ func New(cfg Config) *Server {
 	e.Use(s.recoverPanics)
 	s.e = e
 	s.routes = s.table()
-	v1 := e.Group("", s.authenticate, s.whenReady, s.minSequence)
+	// The /v1 middleware is attached to each route rather than to a group:
+	// an Echo v4 group with middleware also registers a catch-all behind it,
+	// which would answer 401 instead of 404 for every unknown path.
 	for _, r := range s.routes {
 		if r.Public {
 			e.Add(r.Method, r.Path, r.Handler)
 		} else {
-			v1.Add(r.Method, r.Path, r.Handler)
+			e.Add(r.Method, r.Path, r.Handler, s.authenticate, s.whenReady, s.minSequence)
 		}
 	}
 	if cfg.Extra != nil {

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ServerConfig configures an embedded nats-server with JetStream.
@@ -58,6 +61,12 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 		opts.Cluster.Name = c.ClusterName
 		opts.Cluster.Host = c.ClusterHost
 		opts.Cluster.Port = c.ClusterPort
+		// Routes ping every 30 s by default and are declared dead after
+		// two unanswered pings: a partitioned node would keep its routes,
+		// and so pass QuorumGate, for a minute or more. Pinging every 2 s
+		// lets it notice within about 6 s.
+		opts.Cluster.PingInterval = routePingInterval
+		opts.Cluster.MaxPingsOut = routeMaxPingsOut
 		for _, r := range c.Routes {
 			u, err := url.Parse(r)
 			if err != nil {
@@ -83,6 +92,65 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 		return nil, errors.New("nats-server started without JetStream (see its log for why)")
 	}
 	return s, nil
+}
+
+const (
+	routePingInterval = 2 * time.Second
+	routeMaxPingsOut  = 2
+)
+
+// ErrNoQuorum means this node could not reach enough of its cluster for a
+// write to be committed, so the write was refused before it reached
+// JetStream: nothing was appended, now or later.
+var ErrNoQuorum = fmt.Errorf("%w: no quorum", ErrUnavailable)
+
+// QuorumGate returns js whose publishes are refused with ErrNoQuorum while
+// the embedded server s is connected by routes to fewer other servers than
+// a quorum of `replicas` needs (itself counting as one).
+//
+// Why not let JetStream answer: a stream leader that has lost its followers
+// keeps accepting proposals into its RAFT log for up to 10-20 s before it
+// steps down. They cannot commit, so the client times out and is told 503;
+// but when the other nodes come back, that leader's log is the longest, it
+// can win the election and commit them — a write the client was told had
+// failed would appear after all. Refusing before the publish makes a
+// no-quorum 503 a promise that nothing was appended. (A write already in
+// flight when the peers vanish is answered 503 as not confirmed; retrying
+// it with the same Idempotency-Key stores it once.)
+func QuorumGate(js jetstream.JetStream, s *server.Server, replicas int) jetstream.JetStream {
+	return &quorumGate{JetStream: js, s: s, need: replicas / 2}
+}
+
+type quorumGate struct {
+	jetstream.JetStream
+	s    *server.Server
+	need int // other servers a quorum needs
+}
+
+func (g *quorumGate) check() error {
+	// NumRemotes counts distinct servers with a live route, however many
+	// pooled connections each has.
+	if have := g.s.NumRemotes(); have < g.need {
+		return fmt.Errorf("%w: node %s is connected to %d of the %d other nodes a write needs, so the write was refused before reaching the log and nothing was appended; retry when the cluster is back",
+			ErrNoQuorum, g.s.Name(), have, g.need)
+	}
+	return nil
+}
+
+// PublishMsg is the one call the store appends with.
+func (g *quorumGate) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if err := g.check(); err != nil {
+		return nil, err
+	}
+	return g.JetStream.PublishMsg(ctx, m, opts...)
+}
+
+// Publish is gated like PublishMsg, for any other caller.
+func (g *quorumGate) Publish(ctx context.Context, subject string, data []byte, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if err := g.check(); err != nil {
+		return nil, err
+	}
+	return g.JetStream.Publish(ctx, subject, data, opts...)
 }
 
 // natsLogger adapts a log.Logger; Fatalf logs and does not exit, so that a

@@ -303,7 +303,11 @@ const readBatch = 1000
 // Read calls fn for each selected event in stream order. It reads what the
 // stream holds when it is called and returns; it never waits for more.
 func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) error) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: o.Filters, DeliverPolicy: jetstream.DeliverAllPolicy}
+	// A short inactivity threshold is the safety net; the consumer is
+	// deleted as soon as the read ends, so that reads never pile up
+	// consumers toward the server's limit.
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: o.Filters, DeliverPolicy: jetstream.DeliverAllPolicy,
+		InactiveThreshold: readConsumerIdle}
 	if o.After > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = o.After + 1
@@ -312,6 +316,7 @@ func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) erro
 	if err != nil {
 		return classify(err)
 	}
+	defer s.dropConsumer(cons)
 	n := 0
 	for {
 		batch, err := cons.FetchNoWait(readBatch)
@@ -355,6 +360,24 @@ func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) erro
 			return ctx.Err()
 		}
 	}
+}
+
+// readConsumerIdle is how long the server keeps a read's consumer that
+// was not deleted (its client vanished mid-read).
+const readConsumerIdle = 30 * time.Second
+
+// dropConsumer deletes a finished read's ephemeral consumer, in the
+// background: the reader has its answer and need not wait for the delete.
+func (s *Store) dropConsumer(c jetstream.Consumer) {
+	info := c.CachedInfo()
+	if info == nil {
+		return // never created on the server
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.stream.DeleteConsumer(ctx, info.Name)
+	}()
 }
 
 // Load reads every event of one aggregate subject, in order.

@@ -319,3 +319,38 @@ func TestReadLimit(t *testing.T) {
 		t.Fatalf("read %d events with limit 5", n)
 	}
 }
+
+// TestReadsDoNotPileUpConsumers: each read's ephemeral consumer is deleted
+// when the read ends, so thousands of reads (as-of scorecards, audits,
+// exports) never approach the server's consumer limit.
+func TestReadsDoNotPileUpConsumers(t *testing.T) {
+	ctx := context.Background()
+	_, js := eventstest.Connect(t, eventstest.StartServer(t))
+	st, err := events.Open(ctx, js, events.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := appendNext(t, st, indicator("TH-50", 2563, "ind-a"), proposal("ind-a"), ""); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if _, err := st.Load(ctx, "kpi.u.TH-50.2563.indicator.ind-a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream, _ := js.Stream(ctx, st.Name())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := stream.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Consumers == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d consumers left after 200 reads", info.State.Consumers)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

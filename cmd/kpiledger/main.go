@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"serve":  {"run the ledger: embedded NATS JetStream (or --nats-url) and the HTTP API", runServe},
 		"token":  {"print a bearer token signed with the server's key", runToken},
 		"verify": {"check an export bundle offline (or print the verifier key)", runVerify},
+		"demo":   {"load the demo data (FY2561-FY2567) into a running ledger through its API", runDemo},
 		"export": {"download an export bundle from a running ledger", runExport},
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/api/demo"
+	"github.com/opdc/kpiledger/api/web"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/projections"
@@ -102,6 +104,9 @@ type node struct {
 	listener net.Listener
 	key      []byte
 	signer   *events.SigningKey
+	// clock is the store's clock with --demo, which the demo loader holds
+	// at each step's instant (nil otherwise: the store reads time.Now).
+	clock *demo.Clock
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -120,12 +125,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- n.runner.Run(runCtx) }()
 
+	if cfg.Demo {
+		// Loaded before HTTP serves, so nobody sees a half-loaded demo; a
+		// Ctrl-C while loading falls through to the ordinary shutdown.
+		if err := demoOnStart(ctx, n, stdout); err != nil && ctx.Err() == nil {
+			stopRunner()
+			return err
+		}
+	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- n.http.Serve(n.listener) }()
 	if cfg.CheckpointEvery > 0 {
 		go n.checkpointEvery(runCtx, cfg.CheckpointEvery)
 	}
 	fmt.Fprintf(stdout, "kpiledger listening on http://%s (data dir %s)\n", n.listener.Addr(), cfg.DataDir)
+	if cfg.Demo {
+		if err := printDemoWelcome(stdout, n.listener.Addr(), n.key); err != nil {
+			log.Warn("demo tokens", "err", err)
+		}
+	}
 
 	var serveErr error
 	select {
@@ -190,12 +208,29 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	if n.js, err = jetstream.New(n.nc); err != nil {
 		return nil, err
 	}
+	if n.ns != nil && cfg.ClusterName != "" {
+		// A node cut off from its cluster refuses writes up front (503,
+		// nothing appended) rather than leave them pending in a RAFT log
+		// that could still commit them later: see events.QuorumGate.
+		n.js = events.QuorumGate(n.js, n.ns, cfg.Replicas)
+	}
 	metrics := &events.Metrics{}
-	n.store, err = openStoreRetrying(ctx, n.js, events.Config{Replicas: cfg.Replicas}, log, events.WithMetrics(metrics))
+	storeOpts := []events.Option{events.WithMetrics(metrics)}
+	if cfg.Demo {
+		n.clock = demo.NewClock(time.Now)
+		storeOpts = append(storeOpts, events.WithClock(n.clock.Now))
+	}
+	n.store, err = openStoreRetrying(ctx, n.js, events.Config{Replicas: cfg.Replicas}, log, storeOpts...)
 	if err != nil {
 		return nil, err
 	}
-	if n.snaps, err = projections.OpenSnapshots(ctx, n.js, n.store, cfg.Replicas); err != nil {
+	// The bucket is replicated like the stream, and on a cluster that is
+	// still forming its creation can time out just as the stream's can.
+	err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+		n.snaps, err = projections.OpenSnapshots(ctx, n.js, n.store, cfg.Replicas)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	n.model = projections.NewModel()
@@ -215,7 +250,9 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 			trusted = append(trusted, k)
 		}
 	}
-	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted})
+	// The dashboard (package web) is served by the same Echo instance under /.
+	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
+		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log})})
 	n.http = &http.Server{Handler: n.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
@@ -225,20 +262,34 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 
 // openStoreRetrying opens the stream, waiting while a cluster elects its
 // meta leader (a fresh cluster needs a few seconds).
-func openStoreRetrying(ctx context.Context, js jetstream.JetStream, c events.Config, log *slog.Logger, opts ...events.Option) (*events.Store, error) {
+func openStoreRetrying(ctx context.Context, js jetstream.JetStream, c events.Config, log *slog.Logger, opts ...events.Option) (st *events.Store, err error) {
+	err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+		st, err = events.Open(ctx, js, c, opts...)
+		return err
+	})
+	return st, err
+}
+
+// untilJetStream retries f for up to a minute: the time a cluster of nodes
+// started together needs to elect a leader for each new stream. Tries are
+// short (3 s) because while a new replicated stream elects its first
+// leader (4-9 s in nats-server) requests about it go unanswered; a fresh
+// try right after the election answers at once, where one long try would
+// wait out its whole timeout.
+func untilJetStream(ctx context.Context, log *slog.Logger, f func(context.Context) error) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := events.Open(octx, js, c, opts...)
+		octx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := f(octx)
 		cancel()
 		if err == nil {
-			return st, nil
+			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, err
+			return err
 		}
 		log.Info("waiting for JetStream", "err", err)
-		time.Sleep(time.Second)
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -6,6 +6,7 @@ package eventstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -178,6 +179,17 @@ func OpenStore(t testing.TB, js jetstream.JetStream, opts ...events.Option) *eve
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		st, err := events.Open(ctx, js, events.Config{Replicas: 3}, opts...)
+		if err == nil {
+			// A new replicated stream answers its first publish only once
+			// it has elected a leader.
+			var stream jetstream.Stream
+			if stream, err = js.Stream(ctx, st.Name()); err == nil {
+				var info *jetstream.StreamInfo
+				if info, err = stream.Info(ctx); err == nil && (info.Cluster == nil || info.Cluster.Leader == "") {
+					err = errors.New("the stream has no leader yet")
+				}
+			}
+		}
 		cancel()
 		if err == nil {
 			return st

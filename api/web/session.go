@@ -1,0 +1,169 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/opdc/kpiledger/api"
+)
+
+// The session is the reader's bearer token itself, kept in a cookie:
+//
+//   - HttpOnly, so no script (there is none, but a future one or an injected
+//     one) can read the token;
+//   - SameSite=Strict, so the browser sends it only with requests that start
+//     on this site: another site can neither read pages as the reader nor
+//     make the reader's browser post to the dashboard with the token;
+//   - Secure whenever the request came over TLS;
+//   - a session cookie (no expiry of its own), so closing the browser ends
+//     it; the token's own expiry still bounds it, and an expired token sends
+//     the reader back to the sign-in form.
+//
+// Every state change (sign-in, sign-out) is a POST; reading is GET only, and
+// no GET changes anything. POSTs are also checked by net/http's
+// CrossOriginProtection (Sec-Fetch-Site / Origin), which stops login CSRF —
+// another site signing the reader in under the attacker's token — in
+// browsers that would store a cookie from a cross-site response.
+const cookieName = "kpiledger_session"
+
+// maxSigninBody bounds the sign-in form: a token is a few hundred bytes.
+const maxSigninBody = 16 << 10
+
+// session is a signed-in reader.
+type session struct {
+	P     api.Principal
+	token string
+}
+
+var errNoSession = errors.New("not signed in")
+
+// session reads and verifies the cookie's token exactly as the API's
+// authenticate middleware verifies a bearer token.
+func (d *Dashboard) session(c echo.Context) (*session, error) {
+	ck, err := c.Cookie(cookieName)
+	if err != nil || ck.Value == "" {
+		return nil, errNoSession
+	}
+	p, err := api.ParseToken(d.key, ck.Value, d.now())
+	if err != nil {
+		return nil, fmt.Errorf("the saved token was refused: %w", err)
+	}
+	return &session{P: p, token: ck.Value}, nil
+}
+
+// toSignin sends a reader without a valid session to the form, remembering
+// where they were going. A refused cookie (expired, or signed with a key no
+// longer in use) is cleared so that the form starts clean.
+func (d *Dashboard) toSignin(c echo.Context, err error) error {
+	q := url.Values{}
+	if next := c.Request().URL.RequestURI(); next != "/" {
+		q.Set("next", next)
+	}
+	if !errors.Is(err, errNoSession) {
+		clearCookie(c)
+		q.Set("reason", "expired")
+	}
+	target := "/signin"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+type signinPage struct {
+	layout
+	Next        string
+	Notice      string
+	Error       string
+	ErrorDetail string
+}
+
+// signinForm: GET /signin.
+func (d *Dashboard) signinForm(c echo.Context) error {
+	setSecurityHeaders(c)
+	s, _ := d.session(c)
+	pg := signinPage{layout: newLayout(s, "เข้าสู่ระบบ", "signin"), Next: safeNext(c.QueryParam("next"))}
+	switch {
+	case c.QueryParam("reason") == "expired":
+		pg.Notice = "โทเค็นที่ใช้อยู่หมดอายุหรือใช้ไม่ได้แล้ว กรุณาเข้าสู่ระบบใหม่ (your token expired or was refused; sign in again)"
+	case c.QueryParam("signed_out") != "":
+		pg.Notice = "ออกจากระบบแล้ว (signed out)"
+	}
+	d.render(c, http.StatusOK, "signin", pg)
+	return nil
+}
+
+// signin: POST /signin with the form field token.
+func (d *Dashboard) signin(c echo.Context) error {
+	setSecurityHeaders(c)
+	r := c.Request()
+	if err := d.cop.Check(r); err != nil {
+		d.renderError(c, nil, forbiddenf("คำขอเข้าสู่ระบบมาจากเว็บไซต์อื่น จึงถูกปฏิเสธ (cross-origin sign-in refused: %v)", err))
+		return nil
+	}
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxSigninBody)
+	if err := r.ParseForm(); err != nil {
+		d.renderError(c, nil, badRequestf("อ่านแบบฟอร์มไม่ได้ (the form could not be read: %v)", err))
+		return nil
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	tok := strings.TrimSpace(r.PostForm.Get("token"))
+	// People paste what `kpiledger token` printed, or a whole header value.
+	if scheme, rest, ok := strings.Cut(tok, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		tok = strings.TrimSpace(rest)
+	}
+	if tok == "" {
+		d.render(c, http.StatusBadRequest, "signin", signinPage{layout: newLayout(nil, "เข้าสู่ระบบ", "signin"), Next: next,
+			Error: "กรุณาวางโทเค็น (paste a token)"})
+		return nil
+	}
+	p, err := api.ParseToken(d.key, tok, d.now())
+	if err != nil {
+		d.render(c, http.StatusUnauthorized, "signin", signinPage{layout: newLayout(nil, "เข้าสู่ระบบ", "signin"), Next: next,
+			Error: "โทเค็นนี้ใช้ไม่ได้ (the token was refused)", ErrorDetail: err.Error()})
+		return nil
+	}
+	c.SetCookie(&http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil})
+	d.log.Info("dashboard sign-in", "sub", p.Subject, "role", p.Role, "unit", p.Unit)
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// signout: POST /signout.
+func (d *Dashboard) signout(c echo.Context) error {
+	setSecurityHeaders(c)
+	if err := d.cop.Check(c.Request()); err != nil {
+		d.renderError(c, nil, forbiddenf("คำขอออกจากระบบมาจากเว็บไซต์อื่น จึงถูกปฏิเสธ (cross-origin sign-out refused: %v)", err))
+		return nil
+	}
+	clearCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/signin?signed_out=1")
+}
+
+func clearCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: c.Request().TLS != nil})
+}
+
+// safeNext keeps a post-sign-in destination on this site: a path, never
+// another host ("//evil.example", "/\evil.example" and absolute URLs are
+// dropped), so the form cannot be used as an open redirect.
+func safeNext(next string) string {
+	const home = "/units"
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
+	}
+	if u.Path == "/signin" || u.Path == "/signout" {
+		return home
+	}
+	return u.RequestURI()
+}
