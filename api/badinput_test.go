@@ -1,8 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -181,5 +186,66 @@ func TestIdempotencyKey(t *testing.T) {
 	h.must(201, "POST", "/v1/units/TH-57/years/2563/indicators", h.officer("TH-57"), body, "Idempotency-Key", "cm-2563-001")
 	if h.lastSeq() != seq+1 {
 		t.Fatal("a different caller's key was treated as a repeat")
+	}
+}
+
+// TestIdempotencyKeyConcurrentRetries: retries of one keyed proposal that
+// race each other (a client that timed out and retried while the first
+// attempt was still in flight) all answer with the one indicator that was
+// created, whether they are answered from the read model or from
+// JetStream's duplicate window.
+func TestIdempotencyKeyConcurrentRetries(t *testing.T) {
+	h := newHarness(t)
+	cm := h.officer("TH-50")
+	h.must(201, "POST", "/v1/frameworks", h.opdc(), fy2563Province)
+	const keys, retries = 4, 6
+	for k := range keys {
+		seq := h.lastSeq()
+		body, _ := json.Marshal(indicatorBody("function", fmt.Sprintf("ตัวชี้วัดที่ %d", k), 1, 40, 50, 60))
+		key := fmt.Sprintf("retry-%d", k)
+		type answer struct {
+			status int
+			id     string
+			body   string
+		}
+		answers := make(chan answer, retries)
+		var start sync.WaitGroup
+		start.Add(1)
+		for range retries {
+			go func() {
+				start.Wait()
+				req, _ := http.NewRequest("POST", h.url+"/v1/units/TH-50/years/2563/indicators", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+cm)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", key)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					answers <- answer{body: err.Error()}
+					return
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				var m map[string]any
+				_ = json.Unmarshal(b, &m)
+				answers <- answer{status: res.StatusCode, id: fmt.Sprint(m["id"]), body: string(b)}
+			}()
+		}
+		start.Done()
+		var id string
+		for range retries {
+			a := <-answers
+			if a.status != 201 {
+				t.Fatalf("key %s: a retry answered %d %s", key, a.status, a.body)
+			}
+			if id == "" {
+				id = a.id
+			} else if a.id != id {
+				t.Fatalf("key %s: retries answered with indicators %s and %s", key, id, a.id)
+			}
+		}
+		if got := h.lastSeq(); got != seq+1 {
+			t.Fatalf("key %s: %d retries appended %d events, want 1", key, retries, got-seq)
+		}
+		h.must(200, "GET", "/v1/indicators/"+id, cm, nil)
 	}
 }

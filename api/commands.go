@@ -105,6 +105,10 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 			if keyed && orig.RequestHash != req.hash {
 				return written{}, errKeyReused
 			}
+			// The stored event names the aggregate: a retried proposal
+			// decided a fresh indicator id this time, but the answer is
+			// the indicator the first attempt created.
+			w.Agg = events.Aggregate{Kind: orig.AggregateKind, ID: orig.AggregateID, Unit: orig.Unit, FiscalYear: orig.FiscalYear}
 			w.Version, w.Replayed = orig.AggregateVersion, true
 		}
 		return w, s.waitFor(ctx, w.Sequence)
