@@ -21,7 +21,8 @@ type ServerConfig struct {
 	// Name identifies the server in a cluster.
 	Name string
 	// Host and Port are the client listener; Port 0 means no listener
-	// (in-process connections only), -1 a random port.
+	// (in-process connections only; a cluster node gets a random loopback
+	// port instead, see StartServer), -1 a random port.
 	Host string
 	Port int
 	// Cluster settings; empty ClusterName means a single server.
@@ -52,7 +53,14 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 		MaxPayload: 2 << 20,
 	}
 	if c.Port == 0 {
-		opts.DontListen = true
+		if c.ClusterName == "" {
+			opts.DontListen = true
+		} else {
+			// nats-server opens its route listener only after its client
+			// listener: with DontListen a cluster node never becomes
+			// ready. Listen on a random loopback port nobody is told of.
+			opts.Port = -1
+		}
 	}
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
@@ -104,9 +112,9 @@ const (
 // JetStream: nothing was appended, now or later.
 var ErrNoQuorum = fmt.Errorf("%w: no quorum", ErrUnavailable)
 
-// QuorumGate returns js whose publishes are refused with ErrNoQuorum while
-// the embedded server s is connected by routes to fewer other servers than
-// a quorum of `replicas` needs (itself counting as one).
+// QuorumGate returns js whose publishes (and object puts) are refused with
+// ErrNoQuorum while the embedded server s is connected by routes to fewer
+// other servers than a quorum of `replicas` needs (itself counting as one).
 //
 // Why not let JetStream answer: a stream leader that has lost its followers
 // keeps accepting proposals into its RAFT log for up to 10-20 s before it
@@ -151,6 +159,75 @@ func (g *quorumGate) Publish(ctx context.Context, subject string, data []byte, o
 		return nil, err
 	}
 	return g.JetStream.Publish(ctx, subject, data, opts...)
+}
+
+// Object stores opened through the gate refuse puts without a quorum too.
+// A snapshot is derived data, so nothing is at stake, but a put that can
+// never commit would otherwise hold up its caller for its whole timeout:
+// the last node of a cluster to shut down would wait to save one.
+
+// CreateOrUpdateObjectStore opens a gated object store.
+func (g *quorumGate) CreateOrUpdateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	obs, err := g.JetStream.CreateOrUpdateObjectStore(ctx, cfg)
+	return g.objects(obs, err)
+}
+
+// CreateObjectStore opens a gated object store.
+func (g *quorumGate) CreateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	obs, err := g.JetStream.CreateObjectStore(ctx, cfg)
+	return g.objects(obs, err)
+}
+
+// UpdateObjectStore opens a gated object store.
+func (g *quorumGate) UpdateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	obs, err := g.JetStream.UpdateObjectStore(ctx, cfg)
+	return g.objects(obs, err)
+}
+
+// ObjectStore opens a gated object store.
+func (g *quorumGate) ObjectStore(ctx context.Context, bucket string) (jetstream.ObjectStore, error) {
+	obs, err := g.JetStream.ObjectStore(ctx, bucket)
+	return g.objects(obs, err)
+}
+
+func (g *quorumGate) objects(obs jetstream.ObjectStore, err error) (jetstream.ObjectStore, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &gatedObjects{ObjectStore: obs, g: g}, nil
+}
+
+type gatedObjects struct {
+	jetstream.ObjectStore
+	g *quorumGate
+}
+
+func (o *gatedObjects) Put(ctx context.Context, meta jetstream.ObjectMeta, r io.Reader) (*jetstream.ObjectInfo, error) {
+	if err := o.g.check(); err != nil {
+		return nil, err
+	}
+	return o.ObjectStore.Put(ctx, meta, r)
+}
+
+func (o *gatedObjects) PutBytes(ctx context.Context, name string, data []byte) (*jetstream.ObjectInfo, error) {
+	if err := o.g.check(); err != nil {
+		return nil, err
+	}
+	return o.ObjectStore.PutBytes(ctx, name, data)
+}
+
+func (o *gatedObjects) PutString(ctx context.Context, name string, data string) (*jetstream.ObjectInfo, error) {
+	if err := o.g.check(); err != nil {
+		return nil, err
+	}
+	return o.ObjectStore.PutString(ctx, name, data)
+}
+
+func (o *gatedObjects) PutFile(ctx context.Context, file string) (*jetstream.ObjectInfo, error) {
+	if err := o.g.check(); err != nil {
+		return nil, err
+	}
+	return o.ObjectStore.PutFile(ctx, file)
 }
 
 // natsLogger adapts a log.Logger; Fatalf logs and does not exit, so that a

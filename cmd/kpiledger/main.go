@@ -47,11 +47,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":  {"run the ledger: embedded NATS JetStream (or --nats-url) and the HTTP API", runServe},
-		"token":  {"print a bearer token signed with the server's key", runToken},
-		"verify": {"check an export bundle offline (or print the verifier key)", runVerify},
-		"demo":   {"load the demo data (FY2561-FY2567) into a running ledger through its API", runDemo},
-		"export": {"download an export bundle from a running ledger", runExport},
+		"serve":       {"run the ledger: embedded NATS JetStream (or --nats-url) and the HTTP API", runServe},
+		"token":       {"print a bearer token signed with the server's key", runToken},
+		"verify":      {"check an export bundle offline (or print the verifier key)", runVerify},
+		"demo":        {"load the demo data (FY2561-FY2567) into a running ledger through its API", runDemo},
+		"export":      {"download an export bundle from a running ledger", runExport},
+		"healthcheck": {"exit 0 when a running ledger is ready (for container healthchecks)", runHealthcheck},
 	}
 }
 
@@ -79,7 +80,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
 	}
 }
 

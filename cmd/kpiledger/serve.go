@@ -233,6 +233,11 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	if err != nil {
 		return nil, err
 	}
+	if n.ns != nil && cfg.ClusterName != "" {
+		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket); err != nil {
+			return nil, err
+		}
+	}
 	n.model = projections.NewModel()
 	if st, err := n.snaps.Load(ctx); err == nil {
 		n.model = projections.NewModelFrom(st)
@@ -291,6 +296,33 @@ func untilJetStream(ctx context.Context, log *slog.Logger, f func(context.Contex
 		log.Info("waiting for JetStream", "err", err)
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// waitReplicasCurrent waits until this node's replicas of the streams
+// have caught up with their leaders. JetStream places the ephemeral
+// consumers that read the log — the read model's, the event feed's, the
+// audit's, this node's or any other's — on any replica, and one on a
+// replica still catching up (a restarted node, a new disk) delivers a
+// shorter log as if it were all.
+func waitReplicasCurrent(ctx context.Context, ns *server.Server, log *slog.Logger, streams ...string) error {
+	deadline, said := time.Now().Add(5*time.Minute), time.Now()
+	for _, stream := range streams {
+		for !ns.JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("this node's replica of stream %s did not catch up in 5 minutes", stream)
+			}
+			if time.Since(said) > 5*time.Second {
+				log.Info("waiting for this node's replica to catch up", "stream", stream)
+				said = time.Now()
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 func embeddedConfig(cfg serveConfig) (events.ServerConfig, error) {
