@@ -320,7 +320,12 @@ func (i *Indicator) Apply(e Event, m Meta) {
 	case ResultReported:
 		r := i.Round(e.Round)
 		if r == nil {
-			i.Rounds = append(i.Rounds, Round{Round: e.Round})
+			// Grown by one, not doubled: an indicator has one to a few
+			// rounds, and a read model holds every indicator ever proposed.
+			rounds := make([]Round, len(i.Rounds)+1)
+			copy(rounds, i.Rounds)
+			rounds[len(i.Rounds)].Round = e.Round
+			i.Rounds = rounds
 			slices.SortFunc(i.Rounds, func(a, b Round) int { return a.Round - b.Round })
 			r = i.Round(e.Round)
 		}

@@ -84,6 +84,9 @@ func Decode(typ string, schema int, data []byte) (domain.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ev, ok := decodePayload(typ, data); ok {
+		return ev, nil
+	}
 	switch typ {
 	case TypeFrameworkPublished:
 		return decodeAs[domain.FrameworkPublished](data)

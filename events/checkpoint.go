@@ -3,7 +3,6 @@ package events
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -28,11 +27,21 @@ type Tree struct {
 
 // Add appends an event hash (hex) as the next leaf.
 func (t *Tree) Add(eventHash string) error {
-	b, err := hex.DecodeString(eventHash)
-	if err != nil || len(b) != 32 {
+	// Decoded into an array rather than with hex.DecodeString: Add runs
+	// once per event of every rebuild, and the copy was its only garbage.
+	var b [32]byte
+	if len(eventHash) != 2*len(b) {
 		return fmt.Errorf("event hash %q is not 32 hex-encoded bytes", eventHash)
 	}
-	h := tlog.RecordHash(b)
+	for i := range b {
+		hi, ok1 := unhex(eventHash[2*i])
+		lo, ok2 := unhex(eventHash[2*i+1])
+		if !ok1 || !ok2 {
+			return fmt.Errorf("event hash %q is not 32 hex-encoded bytes", eventHash)
+		}
+		b[i] = hi<<4 | lo
+	}
+	h := tlog.RecordHash(b[:])
 	// Merge equal-sized subtrees: one merge per trailing 1 bit of N.
 	for n := t.N; n&1 == 1; n >>= 1 {
 		last := len(t.Frontier) - 1
@@ -42,6 +51,19 @@ func (t *Tree) Add(eventHash string) error {
 	t.Frontier = append(t.Frontier, h)
 	t.N++
 	return nil
+}
+
+// unhex is one hex digit's value, either case, as encoding/hex accepts.
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // Root is the tree hash of the N leaves (all zero for an empty tree).

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"strconv"
 	"time"
 
@@ -47,37 +46,42 @@ const hashDomain = "kpiledger/event/v1"
 // name and value, each length-prefixed, in a fixed order, so no two
 // different envelopes encode alike. Data is hashed as stored, byte for byte.
 func (e *Envelope) ComputeHash() string {
-	h := sha256.New()
-	field := func(name, value string) {
-		writeLP(h, name)
-		writeLP(h, value)
-	}
-	field("domain", hashDomain)
-	field("id", e.ID)
-	field("type", e.Type)
-	field("schema_version", strconv.Itoa(e.SchemaVersion))
-	field("aggregate_kind", e.AggregateKind)
-	field("aggregate_id", e.AggregateID)
-	field("aggregate_version", strconv.FormatUint(e.AggregateVersion, 10))
-	field("unit", e.Unit)
-	field("fiscal_year", strconv.Itoa(e.FiscalYear))
-	field("occurred_at", e.OccurredAt.UTC().Format(time.RFC3339Nano))
-	field("recorded_at", e.RecordedAt.UTC().Format(time.RFC3339Nano))
-	field("actor.sub", e.Actor.Subject)
-	field("actor.role", string(e.Actor.Role))
-	field("actor.unit", e.Actor.Unit)
-	field("command_id", e.CommandID)
-	field("correlation_id", e.CorrelationID)
-	field("request_hash", e.RequestHash)
-	field("data", string(e.Data))
-	field("prev_hash", e.PrevHash)
-	return hex.EncodeToString(h.Sum(nil))
+	// The canonical encoding is built in one buffer and hashed once: the
+	// same bytes as writing each field to the hash, without a copy per
+	// field. Every event is hashed on append and on verification.
+	var stack [2048]byte
+	b := stack[:0]
+	var tmp [64]byte
+	b = appendLP(b, "domain", hashDomain)
+	b = appendLP(b, "id", e.ID)
+	b = appendLP(b, "type", e.Type)
+	b = appendLP(b, "schema_version", strconv.AppendInt(tmp[:0], int64(e.SchemaVersion), 10))
+	b = appendLP(b, "aggregate_kind", e.AggregateKind)
+	b = appendLP(b, "aggregate_id", e.AggregateID)
+	b = appendLP(b, "aggregate_version", strconv.AppendUint(tmp[:0], e.AggregateVersion, 10))
+	b = appendLP(b, "unit", e.Unit)
+	b = appendLP(b, "fiscal_year", strconv.AppendInt(tmp[:0], int64(e.FiscalYear), 10))
+	b = appendLP(b, "occurred_at", e.OccurredAt.UTC().AppendFormat(tmp[:0], time.RFC3339Nano))
+	b = appendLP(b, "recorded_at", e.RecordedAt.UTC().AppendFormat(tmp[:0], time.RFC3339Nano))
+	b = appendLP(b, "actor.sub", e.Actor.Subject)
+	b = appendLP(b, "actor.role", e.Actor.Role)
+	b = appendLP(b, "actor.unit", e.Actor.Unit)
+	b = appendLP(b, "command_id", e.CommandID)
+	b = appendLP(b, "correlation_id", e.CorrelationID)
+	b = appendLP(b, "request_hash", e.RequestHash)
+	b = appendLP(b, "data", e.Data)
+	b = appendLP(b, "prev_hash", e.PrevHash)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
-func writeLP(h hash.Hash, s string) {
-	var n [binary.MaxVarintLen64]byte
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
-	h.Write([]byte(s))
+// appendLP appends a field's name and value, each with its length as a
+// uvarint before it.
+func appendLP[V ~string | ~[]byte](b []byte, name string, value V) []byte {
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	b = binary.AppendUvarint(b, uint64(len(value)))
+	return append(b, value...)
 }
 
 // Seal sets the envelope's hash after its previous hash is known.

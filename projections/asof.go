@@ -55,15 +55,22 @@ func unitYearFilters(u domain.Unit, fy int) []string {
 }
 
 // readUnitYear reads a unit-year's events and its framework's, in stream
-// order; a non-zero until drops events recorded after it.
+// order; a non-zero until drops events recorded after it. It reads by the
+// stream's per-subject index (events.Store.ReadSubjects), so its cost
+// follows the unit-year's events, not the size of the stream.
 func readUnitYear(ctx context.Context, store *events.Store, u domain.Unit, fy int, until time.Time) ([]*events.Envelope, error) {
-	var out []*events.Envelope
-	err := store.Read(ctx, events.ReadOptions{Filters: unitYearFilters(u, fy), Until: until}, func(e *events.Envelope) error {
-		out = append(out, e)
-		return nil
-	})
+	evs, err := store.ReadSubjects(ctx, unitYearFilters(u, fy))
 	if err != nil {
 		return nil, fmt.Errorf("read %s FY%d: %w", u.Code, fy, err)
+	}
+	if until.IsZero() {
+		return evs, nil
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		if !e.RecordedAt.After(until) {
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 )
 
@@ -23,7 +24,11 @@ type Model struct {
 	failure atomic.Pointer[ApplyError]
 
 	notifyMu sync.Mutex
-	notify   chan struct{} // closed and replaced after every applied event
+	notify   chan struct{} // closed and replaced when an event is applied while watched
+	// watched is set by a waiter that took the notify channel; an applied
+	// event closes and replaces the channel only then, so a rebuild with
+	// nobody waiting does not allocate a channel per event.
+	watched atomic.Bool
 }
 
 // NewModel starts from an empty state.
@@ -67,10 +72,66 @@ func (m *Model) Apply(e *events.Envelope) error {
 	return nil
 }
 
+// decoded is an event read from the log with its payload decoded ahead of
+// the fold, and how many more the stream held when it was delivered.
+type decoded struct {
+	e       *events.Envelope
+	ev      domain.Event
+	err     error
+	pending uint64
+}
+
+// applyBatch folds events in order under one write lock and one wake-up,
+// and stops at the first it cannot apply, as Apply does; it returns how
+// many it applied.
+func (m *Model) applyBatch(items []decoded) (int, error) {
+	if f := m.failure.Load(); f != nil {
+		return 0, f
+	}
+	var (
+		n    int
+		last uint64
+		err  error
+	)
+	m.mu.Lock()
+	for _, it := range items {
+		if err = m.st.apply(it.e, it.ev, it.err); err != nil {
+			break
+		}
+		last = it.e.Sequence
+		n++
+	}
+	m.mu.Unlock()
+	if n > 0 {
+		m.applied.Store(last)
+	}
+	if err != nil {
+		var ae *ApplyError
+		if !errors.As(err, &ae) {
+			it := items[n]
+			ae = &ApplyError{Sequence: it.e.Sequence, EventID: it.e.ID, Err: err}
+		}
+		m.failure.Store(ae)
+		m.wake()
+		return n, ae
+	}
+	m.wake()
+	return n, nil
+}
+
+// wake runs after applied (or failure) is stored. WaitFor sets watched
+// before it reads applied, and wake reads watched after applied was
+// stored; both are sequentially consistent atomics, so either the waiter
+// sees the new sequence or wake sees the waiter and closes its channel.
 func (m *Model) wake() {
+	if !m.watched.Load() {
+		return
+	}
 	m.notifyMu.Lock()
-	close(m.notify)
-	m.notify = make(chan struct{})
+	if m.watched.Swap(false) {
+		close(m.notify)
+		m.notify = make(chan struct{})
+	}
 	m.notifyMu.Unlock()
 }
 
@@ -92,6 +153,7 @@ func (m *Model) WaitFor(ctx context.Context, seq uint64) error {
 	for {
 		m.notifyMu.Lock()
 		ch := m.notify
+		m.watched.Store(true)
 		m.notifyMu.Unlock()
 		if m.applied.Load() >= seq {
 			return nil
@@ -145,30 +207,71 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer stop()
 	defer sub.Stop()
 
+	// One goroutine reads and decodes (envelope and payload) while this
+	// one folds: on a rebuild the two overlap, and events that arrive
+	// together are folded under one lock. A batch is handed over as soon as
+	// the stream has nothing more pending, so a live event waits for no
+	// other.
+	batches := make(chan []decoded, 4)
+	done := make(chan struct{})
+	defer close(done)
+	var readErr error
+	go func() {
+		defer close(batches)
+		batch := make([]decoded, 0, runnerBatch)
+		for {
+			e, pending, err := sub.Next()
+			if err != nil {
+				// What was read before the error is folded first, as it
+				// was when each event was folded as it came.
+				if len(batch) > 0 {
+					select {
+					case batches <- batch:
+					case <-done:
+					}
+				}
+				readErr = err
+				return
+			}
+			ev, derr := e.Event()
+			batch = append(batch, decoded{e: e, ev: ev, err: derr, pending: pending})
+			if pending == 0 || len(batch) == runnerBatch {
+				select {
+				case batches <- batch:
+				case <-done:
+					return
+				}
+				batch = make([]decoded, 0, runnerBatch)
+			}
+		}
+	}()
+
 	lastSnap := time.Now()
 	lastProgress := time.Now()
-	for {
-		e, pending, err := sub.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				r.snapshot(log)
-				return nil
+	for batch := range batches {
+		// An ordered consumer may redeliver after a reset.
+		applied := r.Model.Applied()
+		fresh := batch[:0]
+		for _, it := range batch {
+			if it.e.Sequence > applied {
+				fresh = append(fresh, it)
 			}
-			return fmt.Errorf("read model: subscription: %w", err)
 		}
-		if e.Sequence <= r.Model.Applied() {
-			continue // an ordered consumer may redeliver after a reset
+		if len(fresh) == 0 {
+			continue
 		}
-		if err := r.Model.Apply(e); err != nil {
-			log.Error("read model stopped", "sequence", e.Sequence, "err", err)
+		if n, err := r.Model.applyBatch(fresh); err != nil {
+			log.Error("read model stopped", "sequence", fresh[n].e.Sequence, "err", err)
 			return err
 		}
-		if !r.Model.ready.Load() && (pending == 0 || e.Sequence >= target) {
+		lastItem := fresh[len(fresh)-1]
+		pending, seq := lastItem.pending, lastItem.e.Sequence
+		if !r.Model.ready.Load() && (pending == 0 || seq >= target) {
 			r.Model.ready.Store(true)
-			log.Info("read model caught up", "sequence", e.Sequence)
+			log.Info("read model caught up", "sequence", seq)
 		}
 		if r.Progress != nil && !r.Model.ready.Load() && time.Since(lastProgress) > time.Second {
-			r.Progress(e.Sequence, target)
+			r.Progress(seq, target)
 			lastProgress = time.Now()
 		}
 		if r.Snapshots != nil && pending == 0 && time.Since(lastSnap) >= r.snapshotEvery() {
@@ -176,7 +279,16 @@ func (r *Runner) Run(ctx context.Context) error {
 			lastSnap = time.Now()
 		}
 	}
+	// The reader stopped: the context ended, or the subscription failed.
+	if ctx.Err() != nil {
+		r.snapshot(log)
+		return nil
+	}
+	return fmt.Errorf("read model: subscription: %w", readErr)
 }
+
+// runnerBatch bounds how many events are folded under one lock.
+const runnerBatch = 128
 
 func (r *Runner) snapshotEvery() time.Duration {
 	if r.SnapshotEvery > 0 {

@@ -3,6 +3,8 @@ package projections
 import (
 	"fmt"
 	"math/big"
+	"slices"
+	"sync"
 
 	"github.com/opdc/kpiledger/domain"
 )
@@ -142,10 +144,15 @@ func scoreYear(st *State, u domain.Unit, fy int) (*yearScore, error) {
 	if fw == nil {
 		return nil, fmt.Errorf("%w: no FY%d %s framework is published", domain.ErrNotFound, fy, u.Kind)
 	}
-	ys := &yearScore{unit: u, fy: fy, fw: fw, lastSeq: fw.Meta.Sequence}
-	if uy := st.UnitYears[UnitYearKey(u.Code, fy)]; uy != nil && uy.LastSeq > ys.lastSeq {
-		ys.lastSeq = uy.LastSeq
+	key := UnitYearKey(u.Code, fy)
+	var uySeq uint64
+	if uy := st.UnitYears[key]; uy != nil {
+		uySeq = uy.LastSeq
 	}
+	if ys := st.scores.get(key, uySeq, fw.Meta.Sequence); ys != nil {
+		return ys, nil
+	}
+	ys := &yearScore{unit: u, fy: fy, fw: fw, lastSeq: max(fw.Meta.Sequence, uySeq)}
 	f := &fw.Framework
 	var inputs []domain.ScoredIndicator
 	for _, ind := range st.UnitIndicators(u.Code, fy) {
@@ -172,7 +179,92 @@ func scoreYear(st *State, u domain.Unit, fy int) (*yearScore, error) {
 	for i := range ys.items {
 		ys.items[i].weighted = ys.totals.Weighted[i]
 	}
+	st.scores.put(key, uySeq, fw.Meta.Sequence, ys)
 	return ys, nil
+}
+
+// scoreCache keeps the latest yearScore of each unit-year that was viewed,
+// with the sequences it was computed at: the unit-year's last event and
+// its framework revision's event. Every event that can change a unit-year's
+// score moves one of them (State.Apply sets UnitYear.LastSeq for every
+// event of the unit-year's indicators), so an entry whose sequences still
+// match is exactly what scoreYear would compute again; views read it under
+// the model's read lock, while no event is being applied. A yearScore is
+// never changed once built. Scoring is most of a scorecard's, comparison's
+// or framework comparison's cost, and dashboards ask for the same ones
+// again and again.
+type scoreCache struct {
+	mu     sync.Mutex
+	m      map[string]cachedYear
+	trends map[string]cachedTrend
+}
+
+// cachedTrend is a series' trend and the last sequences of the unit-years
+// it was computed from (see buildTrend).
+type cachedTrend struct {
+	deps []uint64
+	tr   SeriesTrend
+}
+
+func (c *scoreCache) trend(id string, deps []uint64) (SeriesTrend, bool) {
+	if c == nil {
+		return SeriesTrend{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.trends[id]
+	if !ok || !slices.Equal(e.deps, deps) {
+		return SeriesTrend{}, false
+	}
+	// The caller gets its own points; what they point to is never changed.
+	tr := e.tr
+	tr.Points = slices.Clone(tr.Points)
+	return tr, true
+}
+
+func (c *scoreCache) putTrend(id string, deps []uint64, tr SeriesTrend) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.trends == nil || len(c.trends) >= scoreCacheMax {
+		c.trends = map[string]cachedTrend{}
+	}
+	tr.Points = slices.Clone(tr.Points)
+	c.trends[id] = cachedTrend{deps: deps, tr: tr}
+}
+
+type cachedYear struct {
+	uySeq, fwSeq uint64
+	ys           *yearScore
+}
+
+// scoreCacheMax bounds the cache; past it the cache starts over.
+const scoreCacheMax = 1 << 14
+
+func (c *scoreCache) get(key string, uySeq, fwSeq uint64) *yearScore {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok && e.uySeq == uySeq && e.fwSeq == fwSeq {
+		return e.ys
+	}
+	return nil
+}
+
+func (c *scoreCache) put(key string, uySeq, fwSeq uint64, ys *yearScore) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= scoreCacheMax {
+		c.m = map[string]cachedYear{}
+	}
+	c.m[key] = cachedYear{uySeq: uySeq, fwSeq: fwSeq, ys: ys}
 }
 
 // scorecard renders the computation.

@@ -17,7 +17,9 @@ import (
 // SnapshotVersion names the shape of State and the semantics of the fold.
 // Bump it whenever either changes: a snapshot of another version is
 // ignored and the read models are rebuilt from the log.
-const SnapshotVersion = 1
+//
+// 2: commands are remembered only when they carried an Idempotency-Key.
+const SnapshotVersion = 2
 
 // SnapshotBucket is the JetStream object store that holds checkpoints of
 // the read models; every node of a cluster shares it.

@@ -36,6 +36,10 @@ type State struct {
 	// Tree is the Merkle tree over every event's hash but checkpoints', in
 	// stream order: what the next checkpoint signs.
 	Tree events.Tree `json:"tree"`
+
+	// scores caches computed unit-year scores for the views (not part of
+	// the fold, never saved).
+	scores *scoreCache
 }
 
 // Head is where an aggregate's chain stands.
@@ -80,6 +84,7 @@ func NewState() *State {
 		Commands:    map[string]CommandRef{},
 		UnitYears:   map[string]*UnitYear{},
 		UnitSeries:  map[string][]string{},
+		scores:      &scoreCache{},
 	}
 }
 
@@ -105,6 +110,14 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // Apply folds one event. Every check happens before anything changes, so a
 // refused event leaves the state exactly as it was.
 func (s *State) Apply(e *events.Envelope) error {
+	ev, err := e.Event()
+	return s.apply(e, ev, err)
+}
+
+// apply folds an event whose payload the caller decoded (ev, or the
+// decoding's error evErr), so that decoding can run ahead of the fold; the
+// checks and their order are Apply's.
+func (s *State) apply(e *events.Envelope, ev domain.Event, evErr error) error {
 	fail := func(err error) error { return &ApplyError{Sequence: e.Sequence, EventID: e.ID, Err: err} }
 	if e.Sequence <= s.Sequence {
 		return fail(fmt.Errorf("sequence %d is not after the last applied %d", e.Sequence, s.Sequence))
@@ -117,9 +130,8 @@ func (s *State) Apply(e *events.Envelope) error {
 	if e.PrevHash != head.Hash {
 		return fail(fmt.Errorf("aggregate %s: prev_hash does not match the previous event's hash", key))
 	}
-	ev, err := e.Event()
-	if err != nil {
-		return fail(err)
+	if evErr != nil {
+		return fail(evErr)
 	}
 	if err := s.check(ev, e); err != nil {
 		return fail(err)
@@ -169,7 +181,10 @@ func (s *State) Apply(e *events.Envelope) error {
 		s.unitYear(e.Unit, e.FiscalYear).LastSeq = e.Sequence
 	}
 	s.Heads[key] = Head{Version: e.AggregateVersion, Hash: e.Hash, Seq: e.Sequence}
-	if e.CommandID != "" && e.CommandID != e.ID {
+	// Only a command that came with an Idempotency-Key (the API keeps its
+	// request's hash then) can be repeated by its id; remembering every
+	// other command id cost a map entry per event and was never looked up.
+	if e.CommandID != "" && e.CommandID != e.ID && e.RequestHash != "" {
 		s.Commands[e.CommandID] = CommandRef{Aggregate: key, Version: e.AggregateVersion, Sequence: e.Sequence, RequestHash: e.RequestHash}
 	}
 	s.Sequence, s.LastHash = e.Sequence, e.Hash
@@ -213,11 +228,14 @@ func (s *State) check(ev domain.Event, e *events.Envelope) error {
 }
 
 func (s *State) unitYear(unit string, fy int) *UnitYear {
-	k := UnitYearKey(unit, fy)
-	uy := s.UnitYears[k]
+	// The key is built on the stack for the lookup, which every event of a
+	// unit-year does; it is allocated only for a new unit-year.
+	var buf [64]byte
+	k := append(append(append(buf[:0], unit...), '/'), strconv.Itoa(fy)...)
+	uy := s.UnitYears[string(k)]
 	if uy == nil {
 		uy = &UnitYear{Unit: unit, FiscalYear: fy}
-		s.UnitYears[k] = uy
+		s.UnitYears[string(k)] = uy
 	}
 	return uy
 }

@@ -67,6 +67,26 @@ func BuildTrend(st *State, seriesID string) (SeriesTrend, error) {
 }
 
 func buildTrend(st *State, s *domain.Series) SeriesTrend {
+	// A trend depends on the series (never changed once defined) and on
+	// the unit's indicators of each year it spans: the sequences of those
+	// unit-years' last events identify what it was computed from.
+	deps := make([]uint64, 0, s.EndYear-s.StartYear+1)
+	for y := s.StartYear; y <= s.EndYear; y++ {
+		var seq uint64
+		if uy := st.UnitYears[UnitYearKey(s.Unit, y)]; uy != nil {
+			seq = uy.LastSeq
+		}
+		deps = append(deps, seq)
+	}
+	if tr, ok := st.scores.trend(s.ID, deps); ok {
+		return tr
+	}
+	tr := computeTrend(st, s)
+	st.scores.putTrend(s.ID, deps, tr)
+	return tr
+}
+
+func computeTrend(st *State, s *domain.Series) SeriesTrend {
 	actuals := map[int]domain.Number{}
 	indicators := map[int]string{}
 	for y := s.StartYear; y <= s.EndYear; y++ {
