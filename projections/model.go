@@ -249,14 +249,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	lastSnap := time.Now()
 	lastProgress := time.Now()
 	for batch := range batches {
-		// An ordered consumer may redeliver after a reset.
-		applied := r.Model.Applied()
-		fresh := batch[:0]
-		for _, it := range batch {
-			if it.e.Sequence > applied {
-				fresh = append(fresh, it)
-			}
-		}
+		fresh := dropRedelivered(batch, r.Model.Applied())
 		if len(fresh) == 0 {
 			continue
 		}
@@ -285,6 +278,20 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("read model: subscription: %w", readErr)
+}
+
+// dropRedelivered keeps the events of a batch that come after applied
+// and after every event kept before them: an ordered consumer may deliver
+// again what it delivered before a reset, even within one batch.
+func dropRedelivered(batch []decoded, applied uint64) []decoded {
+	fresh := batch[:0]
+	for _, it := range batch {
+		if it.e.Sequence > applied {
+			fresh = append(fresh, it)
+			applied = it.e.Sequence
+		}
+	}
+	return fresh
 }
 
 // runnerBatch bounds how many events are folded under one lock.
