@@ -297,6 +297,11 @@ type writers struct {
 // each in FY2565, and a test starts up to three runs.
 const maxWrites = 1000
 
+// writePace is each writer's pause between writes: three writers make at
+// most about 30 writes a second, so a run's budget lasts over half a
+// minute.
+const writePace = 100 * time.Millisecond
+
 func startWriters(a *ledgerAPI, n int, prefix string, units []string, nodes func() []string) *writers {
 	w := &writers{api: a, nodes: nodes, units: units, prefix: prefix, acked: map[string]ack{}, fails: map[string]int{}, stop: make(chan struct{})}
 	for g := range n {
@@ -317,8 +322,10 @@ func startWriters(a *ledgerAPI, n int, prefix string, units []string, nodes func
 				unit := units[(i*n+g)%len(units)]
 				w.write(key, unit, g+i)
 				// A steady trickle, not a flood: a unit-year holds at most
-				// domain.MaxIndicatorsPerUnitYear indicators.
-				time.Sleep(20 * time.Millisecond)
+				// domain.MaxIndicatorsPerUnitYear indicators, so a run has
+				// maxWrites to spend, and it must last through a node's
+				// stop and restart (tens of seconds in docker).
+				time.Sleep(writePace)
 			}
 		}()
 	}
@@ -379,7 +386,11 @@ func (w *writers) waitFor(t testing.TB, n int, why string) {
 			w.mu.Lock()
 			lost := w.lost
 			w.mu.Unlock()
-			t.Fatalf("%s: only %d of %d writes acknowledged after 60 s; failed: %v", why, w.count(), n, lost)
+			spent := ""
+			if w.started.Load() > maxWrites {
+				spent = fmt.Sprintf(" (the writers spent their budget of %d writes: the phase took too long for the pace)", maxWrites)
+			}
+			t.Fatalf("%s: only %d of %d writes acknowledged after 60 s%s; failed: %v", why, w.count(), n, spent, lost)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
