@@ -28,88 +28,47 @@ import (
 func decodeEnvelope(data []byte, e *Envelope, owned bool) bool {
 	s := jsonScan{b: data}
 	s.ws()
-	if !s.byte('{') {
-		return false
-	}
-	s.ws()
-	if s.byte('}') {
-		return s.end()
-	}
-	var raw []byte
-	for {
-		key, ok := s.plainString()
-		if !ok || !s.colon() {
-			return false
-		}
+	ok := s.object(func(key []byte) bool {
+		var (
+			raw []byte
+			ok  bool
+		)
 		switch string(key) {
 		case "id":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.ID = string(raw)
+			return s.text(&e.ID)
 		case "type":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.Type = intern(raw)
+			return s.word(&e.Type)
 		case "schema_version":
-			n, ok := s.int()
-			if !ok {
-				return false
-			}
-			e.SchemaVersion = n
+			return s.intInto(&e.SchemaVersion)
 		case "aggregate_kind":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.AggregateKind = intern(raw)
+			return s.word(&e.AggregateKind)
 		case "aggregate_id":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.AggregateID = string(raw)
+			return s.text(&e.AggregateID)
 		case "aggregate_version":
-			if e.AggregateVersion, ok = s.uint(); !ok {
-				return false
-			}
+			e.AggregateVersion, ok = s.uint()
+			return ok
 		case "unit":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.Unit = intern(raw)
+			return s.word(&e.Unit)
 		case "fiscal_year":
-			n, ok := s.int()
-			if !ok {
-				return false
-			}
-			e.FiscalYear = n
+			return s.intInto(&e.FiscalYear)
 		case "occurred_at":
-			if !s.time(&e.OccurredAt) {
-				return false
-			}
+			return s.time(&e.OccurredAt)
 		case "recorded_at":
-			if !s.time(&e.RecordedAt) {
-				return false
-			}
+			return s.time(&e.RecordedAt)
 		case "actor":
-			if !s.actor(e) {
-				return false
-			}
+			return s.actor(&e.Actor)
 		case "command_id":
-			if raw, ok = s.str(); !ok {
-				return false
+			if raw, ok = s.str(); ok {
+				e.CommandID = reuse(raw, e.ID)
 			}
-			e.CommandID = reuse(raw, e.ID)
+			return ok
 		case "correlation_id":
-			if raw, ok = s.str(); !ok {
-				return false
+			if raw, ok = s.str(); ok {
+				e.CorrelationID = reuse(raw, e.CommandID)
 			}
-			e.CorrelationID = reuse(raw, e.CommandID)
+			return ok
 		case "request_hash":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.RequestHash = string(raw)
+			return s.text(&e.RequestHash)
 		case "data":
 			start := s.i
 			if s.i < len(s.b) && s.b[s.i] == 'n' {
@@ -123,71 +82,37 @@ func decodeEnvelope(data []byte, e *Envelope, owned bool) bool {
 			} else {
 				e.Data = append(json.RawMessage(nil), s.b[start:s.i]...)
 			}
+			return true
 		case "prev_hash":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.PrevHash = string(raw)
+			return s.text(&e.PrevHash)
 		case "hash":
-			if raw, ok = s.str(); !ok {
-				return false
-			}
-			e.Hash = string(raw)
+			return s.text(&e.Hash)
 		case "sequence":
-			if e.Sequence, ok = s.uint(); !ok {
-				return false
-			}
-		default:
-			return false
-		}
-		s.ws()
-		if s.byte(',') {
-			s.ws()
-			continue
-		}
-		if s.byte('}') {
-			return s.end()
+			e.Sequence, ok = s.uint()
+			return ok
 		}
 		return false
-	}
+	})
+	return ok && s.end()
 }
 
-// actor decodes the nested actor object into e.Actor, as encoding/json
-// does: into the existing value, so that a repeated key merges.
-func (s *jsonScan) actor(e *Envelope) bool {
-	if !s.byte('{') {
-		return false
-	}
-	s.ws()
-	if s.byte('}') {
-		return true
-	}
-	for {
-		key, ok := s.plainString()
-		if !ok || !s.colon() {
-			return false
-		}
-		raw, ok := s.str()
-		if !ok {
-			return false
-		}
+// actor decodes the nested actor object into *a, as encoding/json does:
+// into the existing value, so that a repeated key merges.
+func (s *jsonScan) actor(a *domain.Actor) bool {
+	return s.object(func(key []byte) bool {
 		switch string(key) {
 		case "sub":
-			e.Actor.Subject = intern(raw)
+			return s.word(&a.Subject)
 		case "role":
-			e.Actor.Role = domain.Role(intern(raw))
+			var role string
+			ok := s.word(&role)
+			a.Role = domain.Role(role)
+			return ok
 		case "unit":
-			e.Actor.Unit = intern(raw)
-		default:
-			return false
+			return s.word(&a.Unit)
 		}
-		s.ws()
-		if s.byte(',') {
-			s.ws()
-			continue
-		}
-		return s.byte('}')
-	}
+		return false
+	})
 }
 
 // reuse returns prev when raw holds the same text (a command id equal to
