@@ -157,34 +157,16 @@ func (e *benchEnv) appendRound(ctx context.Context, writers int, targets []*benc
 	defer e.runner.start()
 
 	envs := make([]*events.Envelope, len(targets))
-	var ours benchSample
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat := make([]time.Duration, 0, len(targets)/writers+1)
-			for i := w; i < len(targets); i += writers {
-				t := time.Now()
-				env, err := e.command(ctx, targets[i])
-				if err != nil {
-					errs <- fmt.Errorf("command on %s: %w", targets[i].id, err)
-					return
-				}
-				lat = append(lat, time.Since(t))
-				envs[i] = env
-			}
-			ours.merge(lat, 0)
-		}()
-	}
-	wg.Wait()
-	ours.elapsed = time.Since(start)
-	select {
-	case err := <-errs:
+	ours, err := timeStrided(writers, len(targets), func(i int) error {
+		env, err := e.command(ctx, targets[i])
+		if err != nil {
+			return fmt.Errorf("command on %s: %w", targets[i].id, err)
+		}
+		envs[i] = env
+		return nil
+	})
+	if err != nil {
 		return benchRoundResult{}, benchRoundResult{}, err
-	default:
 	}
 
 	// The bytes the store published: the envelope as sealed, without the
@@ -206,38 +188,56 @@ func (e *benchEnv) appendRound(ctx context.Context, writers int, targets []*benc
 		}
 		payloads[i] = payload{subject: "benchraw." + subject, id: env.CommandID, data: data}
 	}
-	var rs benchSample
-	start = time.Now()
+	rs, err := timeStrided(writers, len(targets), func(i int) error {
+		msg := nats.NewMsg(payloads[i].subject)
+		msg.Data = payloads[i].data
+		msg.Header.Set(jetstream.MsgIDHeader, payloads[i].id)
+		ack, err := e.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(benchRawStream),
+			jetstream.WithExpectLastSequencePerSubject(targets[i].rawSeq))
+		if err != nil {
+			return fmt.Errorf("raw publish: %w", err)
+		}
+		targets[i].rawSeq = ack.Sequence
+		return nil
+	})
+	if err != nil {
+		return benchRoundResult{}, benchRoundResult{}, err
+	}
+	return ours.result(), rs.result(), nil
+}
+
+// timeStrided runs op(0..n-1) on writers goroutines, writer w taking
+// w, w+writers, ..., and times each call; the first error stops its writer
+// and is returned once all have finished.
+func timeStrided(writers, n int, op func(i int) error) (*benchSample, error) {
+	var s benchSample
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	start := time.Now()
 	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, len(targets)/writers+1)
-			for i := w; i < len(targets); i += writers {
+			lat := make([]time.Duration, 0, n/writers+1)
+			defer func() { s.merge(lat, 0) }()
+			for i := w; i < n; i += writers {
 				t := time.Now()
-				msg := nats.NewMsg(payloads[i].subject)
-				msg.Data = payloads[i].data
-				msg.Header.Set(jetstream.MsgIDHeader, payloads[i].id)
-				ack, err := e.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(benchRawStream),
-					jetstream.WithExpectLastSequencePerSubject(targets[i].rawSeq))
-				if err != nil {
-					errs <- fmt.Errorf("raw publish: %w", err)
+				if err := op(i); err != nil {
+					errs <- err
 					return
 				}
 				lat = append(lat, time.Since(t))
-				targets[i].rawSeq = ack.Sequence
 			}
-			rs.merge(lat, 0)
 		}()
 	}
 	wg.Wait()
-	rs.elapsed = time.Since(start)
+	s.elapsed = time.Since(start)
 	select {
 	case err := <-errs:
-		return benchRoundResult{}, benchRoundResult{}, err
+		return nil, err
 	default:
 	}
-	return ours.result(), rs.result(), nil
+	return &s, nil
 }
 
 // benchClient is one HTTP client of the write and view figures.
