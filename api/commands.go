@@ -20,12 +20,36 @@ import (
 	"github.com/opdc/kpiledger/projections"
 )
 
-// decideFunc looks at the read model (under its read lock) and decides:
+// Decide looks at the read model (under its read lock) and decides:
 // the event to append and the aggregate it extends, or a domain error.
-type decideFunc func(st *projections.State) (domain.Event, events.Aggregate, error)
+type Decide func(st *projections.State) (domain.Event, events.Aggregate, error)
 
-// written is where a command's event landed.
-type written struct {
+// Command is one write as the executor takes it: who sends it and what the
+// request's headers said, already parsed, with nothing of HTTP left in it.
+// The HTTP handlers build one from a request (Server.command); the bench
+// builds its own.
+type Command struct {
+	// Principal sends the command; it is the event's actor.
+	Principal Principal
+	// IdempotencyKey, when set, makes a repeat of the command answered from
+	// the log instead of appended again. Empty: the command gets a fresh id.
+	IdempotencyKey string
+	// RequestHash identifies the request body: a repeated key with another
+	// body is refused (idempotency-key-reused).
+	RequestHash string
+	// CorrelationID groups the event with others of one piece of work;
+	// empty (or longer than 128 characters) means the command's own id.
+	CorrelationID string
+	// OccurredAt is when the thing happened in the world, as the client
+	// asserts it; zero when it does not.
+	OccurredAt time.Time
+	// IfMatch is the aggregate version the caller expects; 0 when it named
+	// none (no If-Match, or "*"). The decide functions check it.
+	IfMatch uint64
+}
+
+// Written is where a command's event landed.
+type Written struct {
 	Agg      events.Aggregate // identity of the aggregate written
 	Version  uint64
 	Sequence uint64
@@ -38,29 +62,26 @@ const maxAttempts = 5
 
 var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
-// execute runs one command: idempotency check, decide on the read model,
+// Execute runs one command: idempotency check, decide on the read model,
 // append with the expected version, re-decide on conflict, and return only
-// once this node's read model includes the event (read-your-writes).
-func (s *Server) execute(c echo.Context, req request, decide decideFunc) (written, error) {
-	ctx := c.Request().Context()
-	p := principal(c)
-	commandID, keyed, err := s.commandID(c, p)
+// once this node's read model includes the event (read-your-writes). It is
+// the one command path: the HTTP handlers, and the bench, call it.
+func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Written, error) {
+	p := cmd.Principal
+	commandID, keyed, err := s.commandID(cmd.IdempotencyKey, p)
 	if err != nil {
-		return written{}, err
+		return Written{}, err
 	}
 	if keyed {
-		if w, ok, err := s.replay(commandID, req); ok || err != nil {
+		if w, ok, err := s.replay(commandID, cmd.RequestHash); ok || err != nil {
 			return w, err
 		}
 	}
-	correlation := c.Request().Header.Get("X-Correlation-ID")
+	correlation := cmd.CorrelationID
 	if correlation == "" || len(correlation) > 128 {
 		correlation = commandID
 	}
-	occurred, err := s.occurredAt(c)
-	if err != nil {
-		return written{}, err
-	}
+	occurred := cmd.OccurredAt
 	for attempt := 1; ; attempt++ {
 		var (
 			ev  domain.Event
@@ -69,41 +90,41 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 		)
 		s.model.Read(func(st *projections.State) { ev, agg, err = decide(st) })
 		if err != nil {
-			return written{}, err
+			return Written{}, err
 		}
 		env, err := events.NewEnvelope(ev, agg)
 		if err != nil {
-			return written{}, err
+			return Written{}, err
 		}
 		env.Actor = p.Actor()
 		env.OccurredAt = occurred
 		env.CommandID = commandID
 		env.CorrelationID = correlation
 		if keyed {
-			env.RequestHash = req.hash
+			env.RequestHash = cmd.RequestHash
 		}
 		res, err := s.store.Append(ctx, env, agg.LastSeq)
 		if errors.Is(err, events.ErrVersionConflict) && attempt < maxAttempts {
 			// Another write reached the aggregate first: let the read model
 			// catch up with the log and decide again on the new state.
 			if err := s.catchUp(ctx); err != nil {
-				return written{}, err
+				return Written{}, err
 			}
 			continue
 		}
 		if err != nil {
-			return written{}, err
+			return Written{}, err
 		}
-		w := written{Agg: agg, Version: env.AggregateVersion, Sequence: res.Sequence}
+		w := Written{Agg: agg, Version: env.AggregateVersion, Sequence: res.Sequence}
 		if res.Duplicate {
 			// The same command was stored before (a retry whose first
 			// answer was lost): answer with the stored event.
 			orig, err := s.store.Get(ctx, res.Sequence)
 			if err != nil {
-				return written{}, err
+				return Written{}, err
 			}
-			if keyed && orig.RequestHash != req.hash {
-				return written{}, errKeyReused
+			if keyed && orig.RequestHash != cmd.RequestHash {
+				return Written{}, errKeyReused
 			}
 			// The stored event names the aggregate: a retried proposal
 			// decided a fresh indicator id this time, but the answer is
@@ -120,6 +141,23 @@ var errKeyReused = problem(http.StatusUnprocessableEntity, "idempotency-key-reus
 
 // maxClockSkew is how far in the future a client's X-Occurred-At may be.
 const maxClockSkew = 5 * time.Minute
+
+// command parses a write request's headers into the Command that Execute
+// takes: its principal, Idempotency-Key, X-Correlation-ID, X-Occurred-At and
+// If-Match. req is the decoded body.
+func (s *Server) command(c echo.Context, req request) (Command, error) {
+	h := c.Request().Header
+	occurred, err := s.occurredAt(c)
+	if err != nil {
+		return Command{}, err
+	}
+	ifm, _, err := ifMatch(c)
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Principal: principal(c), IdempotencyKey: h.Get("Idempotency-Key"), RequestHash: req.hash,
+		CorrelationID: h.Get("X-Correlation-ID"), OccurredAt: occurred, IfMatch: ifm}, nil
+}
 
 // occurredAt reads X-Occurred-At: when the thing happened in the world (a
 // report signed on paper last week), as the client asserts it. The ledger's
@@ -141,8 +179,7 @@ func (s *Server) occurredAt(c echo.Context) (time.Time, error) {
 
 // commandID is the event's command id: derived from the caller's
 // Idempotency-Key (scoped to the caller) when given, else fresh.
-func (s *Server) commandID(c echo.Context, p Principal) (string, bool, error) {
-	key := c.Request().Header.Get("Idempotency-Key")
+func (s *Server) commandID(key string, p Principal) (string, bool, error) {
 	if key == "" {
 		id, err := uuid.NewV7()
 		return id.String(), false, err
@@ -155,7 +192,7 @@ func (s *Server) commandID(c echo.Context, p Principal) (string, bool, error) {
 }
 
 // replay answers a repeated Idempotency-Key from the log's record of it.
-func (s *Server) replay(commandID string, req request) (written, bool, error) {
+func (s *Server) replay(commandID, requestHash string) (Written, bool, error) {
 	var (
 		ref projections.CommandRef
 		ok  bool
@@ -168,12 +205,12 @@ func (s *Server) replay(commandID string, req request) (written, bool, error) {
 		}
 	})
 	if !ok {
-		return written{}, false, nil
+		return Written{}, false, nil
 	}
-	if ref.RequestHash != req.hash {
-		return written{}, true, errKeyReused
+	if ref.RequestHash != requestHash {
+		return Written{}, true, errKeyReused
 	}
-	return written{Agg: agg, Version: ref.Version, Sequence: ref.Sequence, Replayed: true}, true, nil
+	return Written{Agg: agg, Version: ref.Version, Sequence: ref.Sequence, Replayed: true}, true, nil
 }
 
 // aggregateFromKey recovers an aggregate's identity from the read model.
@@ -231,14 +268,11 @@ func head(st *projections.State, a events.Aggregate) events.Aggregate {
 	return a
 }
 
-// checkIfMatch compares an If-Match version with the aggregate's current
-// one. required: a missing header is 428; otherwise it is not checked.
-func checkIfMatch(c echo.Context, current uint64, required bool) error {
-	v, ok, err := ifMatch(c)
-	if err != nil {
-		return err
-	}
-	if !ok {
+// checkIfMatch compares a command's If-Match version (0: none) with the
+// aggregate's current one. required: a missing one is 428; otherwise it is
+// not checked.
+func checkIfMatch(v, current uint64, required bool) error {
+	if v == 0 {
 		if required {
 			return errPreconditionRequired
 		}
@@ -283,7 +317,7 @@ func setETag(c echo.Context, version uint64) {
 
 // foldAt rebuilds the state of one aggregate as of a version, from the log,
 // for answers about a version the live read model has already moved past.
-func (s *Server) foldAt(ctx context.Context, w written) (*projections.State, error) {
+func (s *Server) foldAt(ctx context.Context, w Written) (*projections.State, error) {
 	subject, err := events.AggregateSubject(w.Agg.Kind, w.Agg.ID, w.Agg.Unit, w.Agg.FiscalYear)
 	if err != nil {
 		return nil, err
@@ -295,7 +329,7 @@ func (s *Server) foldAt(ctx context.Context, w written) (*projections.State, err
 
 // respond renders the aggregate as of the written version: from the live
 // read model when it is still at that version, else folded from the log.
-func (s *Server) respond(c echo.Context, status int, w written, render func(st *projections.State) (any, uint64)) error {
+func (s *Server) respond(c echo.Context, status int, w Written, render func(st *projections.State) (any, uint64)) error {
 	var (
 		out     any
 		version uint64

@@ -106,7 +106,11 @@ func (s *Server) publishFramework(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		id := events.FrameworkID(f.FiscalYear, string(f.UnitKind))
 		ev, err := domain.PublishFramework(st.Frameworks[id], f)
 		return ev, head(st, events.Aggregate{Kind: events.KindFramework, ID: id, FiscalYear: f.FiscalYear}), err
@@ -146,12 +150,16 @@ func (s *Server) reviseFramework(c echo.Context) error {
 		b.UnitKind = kind
 	}
 	id := events.FrameworkID(fy, string(kind))
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		h := st.Frameworks[id]
 		if h == nil {
 			return nil, events.Aggregate{}, notFound("no FY%d %s framework is published", fy, kind)
 		}
-		if err := checkIfMatch(c, h.Version(), true); err != nil {
+		if err := checkIfMatch(cmd.IfMatch, h.Version(), true); err != nil {
 			return nil, events.Aggregate{}, err
 		}
 		ev, err := domain.ReviseFramework(h, b.Framework, b.Reason, st.ComponentsInUse(fy, kind))
@@ -173,7 +181,11 @@ func (s *Server) registerUnit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		_, exists := st.Unit(b.Code)
 		ev, err := domain.RegisterDepartment(b.Code, b.Kind, b.NameTH, b.NameEN, exists)
 		return ev, head(st, events.Aggregate{Kind: events.KindUnit, ID: b.Code}), err
@@ -204,7 +216,11 @@ func (s *Server) proposeIndicator(c echo.Context) error {
 		return err
 	}
 	id := newID()
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		ev, err := domain.ProposeIndicator(id, unit.Code, fy, spec, st.IndicatorContext(unit.Code, fy, unit.Kind, spec, ""))
 		return ev, head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit.Code, FiscalYear: fy}), err
 	})
@@ -246,10 +262,14 @@ func (s *Server) indicatorCommand(c echo.Context, status int, ifMatchRequired bo
 	if err != nil {
 		return err
 	}
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		cur := st.Indicators[id]
 		agg := head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: cur.Unit, FiscalYear: cur.FiscalYear})
-		if err := checkIfMatch(c, cur.Version, ifMatchRequired); err != nil {
+		if err := checkIfMatch(cmd.IfMatch, cur.Version, ifMatchRequired); err != nil {
 			return nil, agg, err
 		}
 		ev, err := decide(st, cur)
@@ -332,7 +352,11 @@ func (s *Server) defineSeries(c echo.Context) error {
 		return err
 	}
 	id := newID()
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		ev, err := domain.DefineSeries(domain.SeriesDefined{ID: id, Unit: unit.Code, TitleTH: b.TitleTH, TitleEN: b.TitleEN,
 			Measure: b.Measure, Direction: b.Direction, Baseline: b.Baseline, StartYear: b.StartYear, EndYear: b.EndYear, Targets: b.Targets})
 		return ev, head(st, events.Aggregate{Kind: events.KindSeries, ID: id, Unit: unit.Code, FiscalYear: b.StartYear}), err
@@ -365,7 +389,11 @@ func (s *Server) proposeInnovation(c echo.Context) error {
 		return err
 	}
 	id := newID()
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		ev, err := domain.ProposeInnovation(domain.InnovationProposed{ID: id, Unit: unit.Code, FiscalYear: fy,
 			TitleTH: b.TitleTH, Agency: b.Agency, Kind: b.Kind, Summary: b.Summary})
 		return ev, head(st, events.Aggregate{Kind: events.KindInnovation, ID: id, Unit: unit.Code, FiscalYear: fy}), err
@@ -400,10 +428,14 @@ func (s *Server) innovationCommand(c echo.Context, body any, authorize func(c ec
 	if err != nil {
 		return err
 	}
-	w, err := s.execute(c, req, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	cmd, err := s.command(c, req)
+	if err != nil {
+		return err
+	}
+	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		cur := st.Innovations[id]
 		agg := head(st, events.Aggregate{Kind: events.KindInnovation, ID: id, Unit: cur.Unit, FiscalYear: cur.FiscalYear})
-		if err := checkIfMatch(c, cur.Version, false); err != nil {
+		if err := checkIfMatch(cmd.IfMatch, cur.Version, false); err != nil {
 			return nil, agg, err
 		}
 		ev, err := decide(cur)
