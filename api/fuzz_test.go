@@ -43,9 +43,9 @@ func FuzzDecodeRequest(f *testing.F) {
 			ind := &domain.Indicator{Unit: "TH-50", FiscalYear: 2563, Status: domain.StatusApproved, Spec: spec}
 			_, _ = ind.Report(domain.ResultReported{Round: 12, Actual: spec.Weight}, &fw)
 		}
-		var rb indicatorRevisionBody
+		var rb IndicatorRevisionBody
 		_ = decodeStrict(body, &rb)
-		var res resultBody
+		var res ResultBody
 		if decodeStrict(body, &res) == nil {
 			ind := &domain.Indicator{Status: domain.StatusApproved, Spec: domain.IndicatorSpec{Direction: domain.DirectionUp, Targets: []domain.Number{"1", "2", "3"}}}
 			f3 := fw
@@ -53,27 +53,27 @@ func FuzzDecodeRequest(f *testing.F) {
 			f3.Rounds = []int{12}
 			_, _ = ind.Report(domain.ResultReported{Round: res.Round, Actual: res.Actual, Evidence: res.Evidence, Obstacles: res.Obstacles}, &f3)
 		}
-		var vb verificationBody
+		var vb VerificationBody
 		if decodeStrict(body, &vb) == nil {
 			ind := &domain.Indicator{Rounds: []domain.Round{{Round: 12, Report: domain.ResultReported{Actual: "1"}, Reports: 1}}}
 			_, _ = ind.Verify(12, vb.Decision, vb.VerifiedActual, vb.Comment)
 		}
-		var sb seriesBody
+		var sb SeriesBody
 		if decodeStrict(body, &sb) == nil {
 			_, _ = domain.DefineSeries(domain.SeriesDefined{TitleTH: sb.TitleTH, Measure: sb.Measure, Direction: sb.Direction,
 				Baseline: sb.Baseline, StartYear: sb.StartYear, EndYear: sb.EndYear, Targets: sb.Targets})
 		}
-		var ib innovationBody
+		var ib InnovationBody
 		if decodeStrict(body, &ib) == nil {
 			_, _ = domain.ProposeInnovation(domain.InnovationProposed{FiscalYear: 2561, TitleTH: ib.TitleTH, Agency: ib.Agency, Kind: ib.Kind, Summary: ib.Summary})
 		}
-		var ub unitBody
+		var ub UnitBody
 		if decodeStrict(body, &ub) == nil {
 			_, _ = domain.RegisterDepartment(ub.Code, ub.Kind, ub.NameTH, ub.NameEN, false)
 		}
-		var rv reviewBody
+		var rv ReviewBody
 		_ = decodeStrict(body, &rv)
-		var sel selectionBody
+		var sel SelectionBody
 		_ = decodeStrict(body, &sel)
 	})
 }

@@ -12,41 +12,52 @@ import (
 	"github.com/opdc/kpiledger/projections"
 )
 
-// Request bodies that are not domain types themselves.
+// Request bodies that are not domain types themselves (POST /v1/frameworks
+// takes a domain.Framework; indicator proposals a domain.IndicatorSpec).
+// Exported so that clients in Go (the demo loader, the bench) send what the
+// handlers decode.
 type (
-	frameworkRevisionBody struct {
+	// FrameworkRevisionBody: POST /v1/frameworks/{fy}/{kind}/revisions.
+	FrameworkRevisionBody struct {
 		domain.Framework
 		Reason string `json:"reason"`
 	}
-	unitBody struct {
+	// UnitBody: POST /v1/units.
+	UnitBody struct {
 		Code   string          `json:"code"`
 		Kind   domain.UnitKind `json:"kind"`
 		NameTH string          `json:"name_th"`
 		NameEN string          `json:"name_en"`
 	}
-	indicatorRevisionBody struct {
+	// IndicatorRevisionBody: PUT /v1/indicators/{id}.
+	IndicatorRevisionBody struct {
 		domain.IndicatorSpec
 		Reason string `json:"reason"`
 	}
-	reviewBody struct {
+	// ReviewBody: POST /v1/indicators/{id}/review and /v1/innovations/{id}/review.
+	ReviewBody struct {
 		Decision string `json:"decision"`
 		Comment  string `json:"comment,omitempty"`
 	}
-	withdrawBody struct {
+	// WithdrawBody: POST /v1/indicators/{id}/withdraw (the body is optional).
+	WithdrawBody struct {
 		Reason string `json:"reason,omitempty"`
 	}
-	resultBody struct {
+	// ResultBody: POST /v1/indicators/{id}/results.
+	ResultBody struct {
 		Round     int           `json:"round"`
 		Actual    domain.Number `json:"actual"`
 		Evidence  []string      `json:"evidence,omitempty"`
 		Obstacles string        `json:"obstacles,omitempty"`
 	}
-	verificationBody struct {
+	// VerificationBody: POST /v1/indicators/{id}/results/{round}/verification.
+	VerificationBody struct {
 		Decision       string        `json:"decision"`
 		VerifiedActual domain.Number `json:"verified_actual,omitempty"`
 		Comment        string        `json:"comment,omitempty"`
 	}
-	seriesBody struct {
+	// SeriesBody: POST /v1/units/{unit}/series.
+	SeriesBody struct {
 		TitleTH   string                   `json:"title_th"`
 		TitleEN   string                   `json:"title_en,omitempty"`
 		Measure   string                   `json:"measure"`
@@ -56,13 +67,16 @@ type (
 		EndYear   int                      `json:"end_year"`
 		Targets   map[string]domain.Number `json:"targets"`
 	}
-	innovationBody struct {
+	// InnovationBody: POST /v1/units/{unit}/years/{fy}/innovations.
+	InnovationBody struct {
 		TitleTH string `json:"title_th"`
 		Agency  string `json:"agency"`
 		Kind    string `json:"kind"`
 		Summary string `json:"summary,omitempty"`
 	}
-	selectionBody struct {
+	// SelectionBody: POST /v1/innovations/{id}/selection. Selected is a
+	// pointer so that a missing field is told from false.
+	SelectionBody struct {
 		Selected *bool `json:"selected"`
 	}
 	// unitView is a unit as written, with its version.
@@ -138,7 +152,7 @@ func (s *Server) reviseFramework(c echo.Context) error {
 	if err := requireIfMatchHeader(c); err != nil {
 		return err
 	}
-	var b frameworkRevisionBody
+	var b FrameworkRevisionBody
 	req, err := decode(c, &b, false)
 	if err != nil {
 		return err
@@ -176,7 +190,7 @@ func (s *Server) registerUnit(c echo.Context) error {
 	if err := requireRole(c, domain.RoleOPDC); err != nil {
 		return err
 	}
-	var b unitBody
+	var b UnitBody
 	req, err := decode(c, &b, false)
 	if err != nil {
 		return err
@@ -291,7 +305,7 @@ func (s *Server) unitKind(st *projections.State, unit string) domain.UnitKind {
 
 // reviseIndicator: PUT /v1/indicators/{id}.
 func (s *Server) reviseIndicator(c echo.Context) error {
-	var b indicatorRevisionBody
+	var b IndicatorRevisionBody
 	return s.indicatorCommand(c, http.StatusOK, true, &b, false, ownerOf, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Revise(b.IndicatorSpec, b.Reason, st.IndicatorContext(ind.Unit, ind.FiscalYear, s.unitKind(st, ind.Unit), b.IndicatorSpec, ind.ID))
 	})
@@ -299,7 +313,7 @@ func (s *Server) reviseIndicator(c echo.Context) error {
 
 // reviewIndicator: POST /v1/indicators/{id}/review.
 func (s *Server) reviewIndicator(c echo.Context) error {
-	var b reviewBody
+	var b ReviewBody
 	return s.indicatorCommand(c, http.StatusOK, true, &b, false, opdcOnly, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Review(b.Decision, b.Comment, st.IndicatorContext(ind.Unit, ind.FiscalYear, s.unitKind(st, ind.Unit), ind.Spec, ind.ID))
 	})
@@ -307,7 +321,7 @@ func (s *Server) reviewIndicator(c echo.Context) error {
 
 // withdrawIndicator: POST /v1/indicators/{id}/withdraw.
 func (s *Server) withdrawIndicator(c echo.Context) error {
-	var b withdrawBody
+	var b WithdrawBody
 	return s.indicatorCommand(c, http.StatusOK, false, &b, true, ownerOf, func(_ *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Withdraw(b.Reason)
 	})
@@ -315,7 +329,7 @@ func (s *Server) withdrawIndicator(c echo.Context) error {
 
 // reportResult: POST /v1/indicators/{id}/results.
 func (s *Server) reportResult(c echo.Context) error {
-	var b resultBody
+	var b ResultBody
 	return s.indicatorCommand(c, http.StatusCreated, false, &b, false, ownerOf, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		var fw *domain.Framework
 		if r := st.Framework(ind.FiscalYear, s.unitKind(st, ind.Unit)); r != nil {
@@ -331,7 +345,7 @@ func (s *Server) verifyResult(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b verificationBody
+	var b VerificationBody
 	return s.indicatorCommand(c, http.StatusOK, true, &b, false, opdcOnly, func(_ *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Verify(round, b.Decision, b.VerifiedActual, b.Comment)
 	})
@@ -346,7 +360,7 @@ func (s *Server) defineSeries(c echo.Context) error {
 	if err := requireOwner(c, unit.Code); err != nil {
 		return err
 	}
-	var b seriesBody
+	var b SeriesBody
 	req, err := decode(c, &b, false)
 	if err != nil {
 		return err
@@ -383,7 +397,7 @@ func (s *Server) proposeInnovation(c echo.Context) error {
 	if err := requireOwner(c, unit.Code); err != nil {
 		return err
 	}
-	var b innovationBody
+	var b InnovationBody
 	req, err := decode(c, &b, false)
 	if err != nil {
 		return err
@@ -449,7 +463,7 @@ func (s *Server) innovationCommand(c echo.Context, body any, authorize func(c ec
 
 // selectInnovation: POST /v1/innovations/{id}/selection.
 func (s *Server) selectInnovation(c echo.Context) error {
-	var b selectionBody
+	var b SelectionBody
 	return s.innovationCommand(c, &b, func(c echo.Context, n *domain.Innovation) error { return requireOwner(c, n.Unit) },
 		func(n *domain.Innovation) (domain.Event, error) {
 			if b.Selected == nil {
@@ -461,7 +475,7 @@ func (s *Server) selectInnovation(c echo.Context) error {
 
 // reviewInnovation: POST /v1/innovations/{id}/review.
 func (s *Server) reviewInnovation(c echo.Context) error {
-	var b reviewBody
+	var b ReviewBody
 	return s.innovationCommand(c, &b, func(c echo.Context, _ *domain.Innovation) error { return requireRole(c, domain.RoleOPDC) },
 		func(n *domain.Innovation) (domain.Event, error) { return n.Decide(b.Decision, b.Comment) })
 }

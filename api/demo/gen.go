@@ -17,62 +17,6 @@ import (
 	"github.com/opdc/kpiledger/events"
 )
 
-// Request bodies, as the API's handlers decode them (their own types are
-// unexported: a client builds its own, as this one does).
-type (
-	revisionBody struct {
-		domain.Framework
-		Reason string `json:"reason"`
-	}
-	unitBody struct {
-		Code   string          `json:"code"`
-		Kind   domain.UnitKind `json:"kind"`
-		NameTH string          `json:"name_th"`
-		NameEN string          `json:"name_en"`
-	}
-	indicatorRevisionBody struct {
-		domain.IndicatorSpec
-		Reason string `json:"reason"`
-	}
-	reviewBody struct {
-		Decision string `json:"decision"`
-		Comment  string `json:"comment,omitempty"`
-	}
-	withdrawBody struct {
-		Reason string `json:"reason,omitempty"`
-	}
-	resultBody struct {
-		Round     int           `json:"round"`
-		Actual    domain.Number `json:"actual"`
-		Evidence  []string      `json:"evidence,omitempty"`
-		Obstacles string        `json:"obstacles,omitempty"`
-	}
-	verificationBody struct {
-		Decision       string        `json:"decision"`
-		VerifiedActual domain.Number `json:"verified_actual,omitempty"`
-		Comment        string        `json:"comment,omitempty"`
-	}
-	seriesBody struct {
-		TitleTH   string                   `json:"title_th"`
-		TitleEN   string                   `json:"title_en,omitempty"`
-		Measure   string                   `json:"measure"`
-		Direction domain.Direction         `json:"direction"`
-		Baseline  domain.Number            `json:"baseline"`
-		StartYear int                      `json:"start_year"`
-		EndYear   int                      `json:"end_year"`
-		Targets   map[string]domain.Number `json:"targets"`
-	}
-	innovationBody struct {
-		TitleTH string `json:"title_th"`
-		Agency  string `json:"agency"`
-		Kind    string `json:"kind"`
-		Summary string `json:"summary,omitempty"`
-	}
-	selectionBody struct {
-		Selected bool `json:"selected"`
-	}
-)
-
 // gen accumulates a plan's steps and a model of what they do, from which
 // the expected scorecards are computed.
 type gen struct {
@@ -126,7 +70,7 @@ type roundState struct {
 type series struct {
 	ref  string
 	u    *unitCtx
-	body seriesBody
+	body api.SeriesBody
 }
 
 // rng returns a generator seeded by the plan's seed and the given parts,
@@ -289,7 +233,7 @@ func (g *gen) propose(ind *indicator, spec domain.IndicatorSpec, at time.Time) {
 }
 
 func (g *gen) review(ind *indicator, decision, comment string, at time.Time) {
-	g.indicatorStep(ind, "review", at, ind.u.reviewer, http.MethodPost, "/review", reviewBody{Decision: decision, Comment: comment},
+	g.indicatorStep(ind, "review", at, ind.u.reviewer, http.MethodPost, "/review", api.ReviewBody{Decision: decision, Comment: comment},
 		http.StatusOK, events.TypeIndicatorReviewed)
 	switch decision {
 	case domain.DecisionApprove:
@@ -302,26 +246,26 @@ func (g *gen) review(ind *indicator, decision, comment string, at time.Time) {
 }
 
 func (g *gen) revise(ind *indicator, spec domain.IndicatorSpec, reason string, at time.Time) {
-	g.indicatorStep(ind, "revise", at, ind.u.officer, http.MethodPut, "", indicatorRevisionBody{IndicatorSpec: spec, Reason: reason},
+	g.indicatorStep(ind, "revise", at, ind.u.officer, http.MethodPut, "", api.IndicatorRevisionBody{IndicatorSpec: spec, Reason: reason},
 		http.StatusOK, events.TypeIndicatorRevised)
 	ind.spec, ind.status = spec, domain.StatusRevised
 }
 
 func (g *gen) withdraw(ind *indicator, reason string, at time.Time) {
-	g.indicatorStep(ind, "withdraw", at, ind.u.officer, http.MethodPost, "/withdraw", withdrawBody{Reason: reason},
+	g.indicatorStep(ind, "withdraw", at, ind.u.officer, http.MethodPost, "/withdraw", api.WithdrawBody{Reason: reason},
 		http.StatusOK, events.TypeIndicatorWithdrawn)
 	ind.status = domain.StatusWithdrawn
 }
 
 func (g *gen) report(ind *indicator, round int, actual domain.Number, evidence []string, obstacles string, at time.Time) {
 	g.indicatorStep(ind, fmt.Sprintf("report-%d", round), at, ind.u.officer, http.MethodPost, "/results",
-		resultBody{Round: round, Actual: actual, Evidence: evidence, Obstacles: obstacles}, http.StatusCreated, events.TypeResultReported)
+		api.ResultBody{Round: round, Actual: actual, Evidence: evidence, Obstacles: obstacles}, http.StatusCreated, events.TypeResultReported)
 	ind.rounds[round] = &roundState{actual: actual}
 }
 
 func (g *gen) verify(ind *indicator, round int, decision string, value domain.Number, comment string, at time.Time) {
 	g.indicatorStep(ind, fmt.Sprintf("verify-%d", round), at, ind.u.reviewer, http.MethodPost, fmt.Sprintf("/results/%d/verification", round),
-		verificationBody{Decision: decision, VerifiedActual: value, Comment: comment}, http.StatusOK, events.TypeResultVerified)
+		api.VerificationBody{Decision: decision, VerifiedActual: value, Comment: comment}, http.StatusOK, events.TypeResultVerified)
 	rs := ind.rounds[round]
 	switch decision {
 	case domain.VerifyAccept:

@@ -120,7 +120,7 @@ func (g *gen) publishFrameworks() {
 	g.fw["2563/province"] = f
 	g.add("fw.2563.province", Step{Name: "fw.2563.province.revise", At: time.Date(2020, time.April, 8, 10, 15, 0, 0, ict),
 		Actor: opdcAdmin, Method: http.MethodPost, Path: "/v1/frameworks/2563/province/revisions",
-		Body: mustJSON(revisionBody{Framework: f, Reason: reason}), IfMatch: 1,
+		Body: mustJSON(api.FrameworkRevisionBody{Framework: f, Reason: reason}), IfMatch: 1,
 		Status: http.StatusCreated, Version: 2, Type: events.TypeFrameworkRevised})
 }
 
@@ -131,7 +131,7 @@ func (g *gen) registerDepartments() {
 		agg := "unit." + d.code
 		g.add(agg, Step{Name: agg + ".register", At: time.Date(2018, time.October, 2, 13, 30+7*i, 0, 0, ict),
 			Actor: opdcAdmin, Method: http.MethodPost, Path: "/v1/units",
-			Body:   mustJSON(unitBody{Code: d.code, Kind: domain.KindDepartment, NameTH: d.nameTH, NameEN: d.nameEN}),
+			Body:   mustJSON(api.UnitBody{Code: d.code, Kind: domain.KindDepartment, NameTH: d.nameTH, NameEN: d.nameEN}),
 			Status: http.StatusCreated, Version: 1, Type: events.TypeDepartmentRegistered})
 	}
 }
@@ -164,22 +164,22 @@ func (g *gen) chiangMaiInnovations() {
 		ref := fmt.Sprintf("TH-50.2561.n%d", k+1)
 		at := within(r, fyDay(2561, time.November, 1), fyDay(2561, time.November, 30))
 		g.add(ref, Step{Name: ref + ".propose", At: at, Actor: u.officer, Method: http.MethodPost, Path: "/v1/units/TH-50/years/2561/innovations",
-			Body:   mustJSON(innovationBody{TitleTH: o.title, Agency: o.agency, Kind: o.kind, Summary: o.summary}),
+			Body:   mustJSON(api.InnovationBody{TitleTH: o.title, Agency: o.agency, Kind: o.kind, Summary: o.summary}),
 			Status: http.StatusCreated, Version: 1, Saves: ref, Type: events.TypeInnovationProposed})
 		if !o.selected {
 			continue
 		}
 		at = later(after(r, at, 3, 10), within(r, fyDay(2561, time.December, 4), fyDay(2561, time.December, 15)))
 		g.add(ref, Step{Name: ref + ".select", At: at, Actor: u.officer, Method: http.MethodPost, Path: "/v1/innovations/${" + ref + "}/selection",
-			Body: mustJSON(selectionBody{Selected: true}), IfMatch: 1, Status: http.StatusOK, Version: 2, Type: events.TypeInnovationSelected})
+			Body: mustJSON(selection(true)), IfMatch: 1, Status: http.StatusOK, Version: 2, Type: events.TypeInnovationSelected})
 		if o.takenBack {
 			g.add(ref, Step{Name: ref + ".unselect", At: after(r, at, 5, 12), Actor: u.officer, Method: http.MethodPost, Path: "/v1/innovations/${" + ref + "}/selection",
-				Body: mustJSON(selectionBody{Selected: false}), IfMatch: 2, Status: http.StatusOK, Version: 3, Type: events.TypeInnovationSelected})
+				Body: mustJSON(selection(false)), IfMatch: 2, Status: http.StatusOK, Version: 3, Type: events.TypeInnovationSelected})
 			continue
 		}
 		at = later(after(r, at, 20, 40), within(r, fyDay(2561, time.January, 15), fyDay(2561, time.February, 28)))
 		g.add(ref, Step{Name: ref + ".review", At: at, Actor: u.reviewer, Method: http.MethodPost, Path: "/v1/innovations/${" + ref + "}/review",
-			Body: mustJSON(reviewBody{Decision: o.decision, Comment: o.comment}), IfMatch: 2, Status: http.StatusOK, Version: 3, Type: events.TypeInnovationReviewed})
+			Body: mustJSON(api.ReviewBody{Decision: o.decision, Comment: o.comment}), IfMatch: 2, Status: http.StatusOK, Version: 3, Type: events.TypeInnovationReviewed})
 	}
 }
 
@@ -243,7 +243,7 @@ func (sp seriesPlan) ref() string { return "series." + sp.unit + "." + sp.key }
 func (g *gen) defineSeries() {
 	for _, sp := range seriesPlans {
 		u := g.units[sp.unit]
-		body := seriesBody{TitleTH: sp.t.titleTH, TitleEN: sp.t.titleEN, Measure: sp.t.measure, Direction: sp.t.dir,
+		body := api.SeriesBody{TitleTH: sp.t.titleTH, TitleEN: sp.t.titleEN, Measure: sp.t.measure, Direction: sp.t.dir,
 			Baseline: domain.Number(sp.baseline), StartYear: sp.start, EndYear: sp.end, Targets: map[string]domain.Number{}}
 		for y, t := range sp.targets {
 			body.Targets[strconv.Itoa(y)] = domain.Number(t)
@@ -451,3 +451,7 @@ func (g *gen) fiveComponentYear(u *unitCtx, fy int, r *rand.Rand) []draft {
 		g.fixedDraft(u, fy, compPotential, "20", pmqa, []int64{2500, 2750, 3000, 3250, 3500}, 250, r),
 	}
 }
+
+// selection is the body that sends an outline to OPDC (true) or takes it
+// back (false).
+func selection(send bool) api.SelectionBody { return api.SelectionBody{Selected: &send} }
