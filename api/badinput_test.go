@@ -101,6 +101,8 @@ func TestBadInputAppendsNothing(t *testing.T) {
 		{"empty body", "POST", indicators, cm, "", nil, 400, "body"},
 		{"unknown unit", "POST", "/v1/units/TH-99/years/2563/indicators", h.officer("TH-99"), indicatorBody("function", "x", 1, 1, 2, 3), nil, 404, ""},
 		{"unknown indicator", "POST", "/v1/indicators/nope/review", opdc, map[string]any{"decision": "approve"}, ifMatch(1), 404, ""},
+		{"as-of scorecard of an unknown unit", "GET", "/v1/units/TH-99/years/2563/scorecard?as_of=2020-06-30T00:00:00Z", opdc, nil, nil, 404, ""},
+		{"audit of an unknown unit", "GET", "/v1/units/TH-99/years/2563/audit", opdc, nil, nil, 404, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -255,17 +255,7 @@ func (s *Server) scorecard(c echo.Context) error {
 		if err != nil {
 			return badRequest("as_of", "must be an RFC 3339 instant, e.g. 2020-06-30T00:00:00Z")
 		}
-		var sc projections.Scorecard
-		var st *projections.State
-		s.model.Read(func(live *projections.State) {
-			// The as-of fold reads the log; it needs only the unit's kind,
-			// which a copy of the unit gives without holding the lock.
-			st = projections.NewState()
-			if d := live.Departments[unit.Code]; d != nil {
-				st.Departments[unit.Code] = d
-			}
-		})
-		sc, err = projections.ScorecardAsOf(c.Request().Context(), s.store, st, unit.Code, fy, at)
+		sc, err := projections.ScorecardAsOf(c.Request().Context(), s.store, unit, fy, at)
 		if err != nil {
 			return err
 		}
@@ -341,13 +331,7 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st := projections.NewState()
-	s.model.Read(func(live *projections.State) {
-		if d := live.Departments[unit.Code]; d != nil {
-			st.Departments[unit.Code] = d
-		}
-	})
-	out, err := projections.BuildAudit(c.Request().Context(), s.store, st, unit.Code, fy)
+	out, err := projections.BuildAudit(c.Request().Context(), s.store, unit, fy)
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,18 @@ import (
 	"github.com/opdc/kpiledger/events"
 )
 
+// SubjectReader reads the events stored under a set of subject filters, in
+// stream order: all the as-of scorecard and the audit trail need of the
+// store. *events.Store is one.
+type SubjectReader interface {
+	ReadSubjects(ctx context.Context, filters []string) ([]*events.Envelope, error)
+}
+
 // ScorecardAsOf rebuilds a unit's scorecard for a fiscal year exactly as it
 // stood at an instant: only events recorded at or before asOf count. It
 // reads only that unit-year's subjects and that year's framework subject
 // for the unit's kind, never the whole stream, and folds them into a fresh
-// State. st is consulted only for the unit itself (its kind and name: a
+// State. The caller names the unit (its code, kind and name: a
 // department's registration is not among the events read, and a unit's
 // identity never changes).
 //
@@ -23,11 +30,7 @@ import (
 // all its later events are excluded too: the scorecard then shows every
 // aggregate as a prefix of its own history, which is a state that really
 // existed, and the fold's chain check never meets a gap.
-func ScorecardAsOf(ctx context.Context, store *events.Store, st *State, unit string, fy int, asOf time.Time) (Scorecard, error) {
-	u, ok := st.Unit(unit)
-	if !ok {
-		return Scorecard{}, fmt.Errorf("%w: unit %q", domain.ErrNotFound, unit)
-	}
+func ScorecardAsOf(ctx context.Context, store SubjectReader, u domain.Unit, fy int, asOf time.Time) (Scorecard, error) {
 	if asOf.IsZero() {
 		return Scorecard{}, domain.Invalid("as_of", "must be an RFC 3339 instant")
 	}
@@ -38,7 +41,7 @@ func ScorecardAsOf(ctx context.Context, store *events.Store, st *State, unit str
 	fresh := NewState()
 	for _, e := range cutAt(evs, asOf) {
 		if err := fresh.Apply(e); err != nil {
-			return Scorecard{}, fmt.Errorf("scorecard of %s FY%d as of %s: %w", unit, fy, asOf.UTC().Format(time.RFC3339), err)
+			return Scorecard{}, fmt.Errorf("scorecard of %s FY%d as of %s: %w", u.Code, fy, asOf.UTC().Format(time.RFC3339), err)
 		}
 	}
 	sc, err := buildScorecard(fresh, u, fy)
@@ -58,7 +61,7 @@ func unitYearFilters(u domain.Unit, fy int) []string {
 // order; a non-zero until drops events recorded after it. It reads by the
 // stream's per-subject index (events.Store.ReadSubjects), so its cost
 // follows the unit-year's events, not the size of the stream.
-func readUnitYear(ctx context.Context, store *events.Store, u domain.Unit, fy int, until time.Time) ([]*events.Envelope, error) {
+func readUnitYear(ctx context.Context, store SubjectReader, u domain.Unit, fy int, until time.Time) ([]*events.Envelope, error) {
 	evs, err := store.ReadSubjects(ctx, unitYearFilters(u, fy))
 	if err != nil {
 		return nil, fmt.Errorf("read %s FY%d: %w", u.Code, fy, err)

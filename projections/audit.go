@@ -132,14 +132,10 @@ type AuditTotal struct {
 // from the store (the same subjects as ScorecardAsOf, with no time limit),
 // checks each against its aggregate's hash chain, and derives every
 // approved indicator's score from a fresh fold of exactly those events, so
-// the derivation can only speak of events it lists. st is consulted only
-// for the unit itself. An unknown unit is an error wrapping
-// domain.ErrNotFound; a unit-year with no events is an empty trail.
-func BuildAudit(ctx context.Context, store *events.Store, st *State, unit string, fy int) (AuditTrail, error) {
-	u, ok := st.Unit(unit)
-	if !ok {
-		return AuditTrail{}, fmt.Errorf("%w: unit %q", domain.ErrNotFound, unit)
-	}
+// the derivation can only speak of events it lists. The caller names the
+// unit (looking it up is the caller's: the read model knows it); a
+// unit-year with no events is an empty trail.
+func BuildAudit(ctx context.Context, store SubjectReader, u domain.Unit, fy int) (AuditTrail, error) {
 	evs, err := readUnitYear(ctx, store, u, fy, time.Time{})
 	if err != nil {
 		return AuditTrail{}, err

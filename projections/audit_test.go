@@ -51,7 +51,7 @@ func TestAuditSpecExample(t *testing.T) {
 		l.must(l.verify(id, 12, domain.VerifyAdjust, "98.80", "หลักฐานรองรับเพียง 98.80"))
 	})
 	store := storeFor(t, l.envs)
-	a, err := BuildAudit(context.Background(), store, l.st, "cdd", 2564)
+	a, err := BuildAudit(context.Background(), store, mustUnit(t, l.st, "cdd"), 2564)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestAuditOnGeneratedHistory(t *testing.T) {
 			continue
 		}
 		for _, fy := range genYears {
-			a, err := BuildAudit(ctx, store, l.st, u.Code, fy)
+			a, err := BuildAudit(ctx, store, u, fy)
 			if err != nil {
 				t.Fatal(err)
 			}

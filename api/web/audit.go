@@ -49,7 +49,7 @@ func (d *Dashboard) audit(c echo.Context, s *session) error {
 	if err != nil {
 		return err
 	}
-	trail, err := projections.BuildAudit(c.Request().Context(), d.store, d.unitOnlyState(u), u.Code, fy)
+	trail, err := projections.BuildAudit(c.Request().Context(), d.store, u, fy)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func (d *Dashboard) scorecard(c echo.Context, s *session) error {
 		}
 		pg.AsOf = &at
 		pg.AsOfInput = at.In(bangkok).Format("2006-01-02")
-		sc, err = projections.ScorecardAsOf(c.Request().Context(), d.store, d.unitOnlyState(u), u.Code, fy, at)
+		sc, err = projections.ScorecardAsOf(c.Request().Context(), d.store, u, fy, at)
 	} else {
 		d.model.Read(func(st *projections.State) { sc, err = projections.BuildScorecard(st, u.Code, fy) })
 	}

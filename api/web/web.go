@@ -309,19 +309,6 @@ func (d *Dashboard) unitYearParams(c echo.Context, s *session) (domain.Unit, int
 	return u, fy, err
 }
 
-// unitOnlyState is a fresh State that knows one unit, for the views that
-// fold their own events from the log (as-of scorecards, audit trails): they
-// consult the state only for the unit, and a department's registration is
-// not among the events they read. It is what the API's handlers pass too.
-func (d *Dashboard) unitOnlyState(u domain.Unit) *projections.State {
-	st := projections.NewState()
-	if u.Kind == domain.KindDepartment {
-		dep := u
-		st.Departments[u.Code] = &dep
-	}
-	return st
-}
-
 // unitYears lists the fiscal years a unit has something to show for: a
 // framework for its kind, or events of its own. Ascending.
 func unitYears(st *projections.State, u domain.Unit) []int {

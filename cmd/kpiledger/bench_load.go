@@ -392,22 +392,18 @@ func (e *benchEnv) asOf(ctx context.Context) error {
 	if e.cfg.Quick {
 		calls = 60
 	}
-	// The as-of fold needs only the unit's kind; the handler copies a
-	// department's registration into an empty state, and so does this.
-	states := make([]*projections.State, len(picks))
+	// The as-of fold is given the unit, as the handler gives it.
+	units := make([]domain.Unit, len(picks))
 	e.model.Read(func(live *projections.State) {
 		for i, uy := range picks {
-			states[i] = projections.NewState()
-			if d := live.Departments[uy.Unit]; d != nil {
-				states[i].Departments[uy.Unit] = d
-			}
+			units[i], _ = live.Unit(uy.Unit)
 		}
 	})
 	// A check that the figure measures the right thing: as of the end of
 	// the year, the scorecard is the live one.
 	for i, uy := range picks {
 		end := benchFYStart(uy.FiscalYear + 1).Add(-time.Second)
-		sc, err := projections.ScorecardAsOf(ctx, e.store, states[i], uy.Unit, uy.FiscalYear, end)
+		sc, err := projections.ScorecardAsOf(ctx, e.store, units[i], uy.FiscalYear, end)
 		if err != nil {
 			return err
 		}
@@ -437,7 +433,7 @@ func (e *benchEnv) asOf(ctx context.Context) error {
 				at = benchFYStart(uy.FiscalYear).AddDate(0, 0, 200)
 			}
 			t := time.Now()
-			if _, err := projections.ScorecardAsOf(ctx, e.store, states[k], uy.Unit, uy.FiscalYear, at); err != nil {
+			if _, err := projections.ScorecardAsOf(ctx, e.store, units[k], uy.FiscalYear, at); err != nil {
 				return err
 			}
 			sa.add(time.Since(t))
