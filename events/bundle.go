@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/opdc/kpiledger/domain"
@@ -508,25 +509,13 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // MatchesAny reports whether a literal subject matches one of the filters
-// (NATS wildcards: * one token, > the rest).
+// (NATS wildcards: * one token, > the rest), by nats-server's own matching,
+// so that a bundle's filters select what a JetStream consumer would.
 func MatchesAny(subject string, filters []string) bool {
 	for _, f := range filters {
-		if matchSubject(subject, f) {
+		if server.SubjectMatchesFilter(subject, f) {
 			return true
 		}
 	}
 	return false
-}
-
-func matchSubject(subject, filter string) bool {
-	st, ft := strings.Split(subject, "."), strings.Split(filter, ".")
-	for i, f := range ft {
-		if f == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (f != "*" && f != st[i]) {
-			return false
-		}
-	}
-	return len(st) == len(ft)
 }

@@ -268,3 +268,26 @@ func TestBundleIntactAndTampered(t *testing.T) {
 	mod := append(append([]string(nil), sl[:len(sl)-2]...), sl[len(sl)-1]) // drop its last event
 	verifyExpecting(t, join(mod), key.VerifierKey(), "removed")
 }
+
+// TestMatchesAny: a bundle's filters select what JetStream would for the
+// same filter subjects (nats-server's matching: * one token, > the rest).
+func TestMatchesAny(t *testing.T) {
+	for _, c := range []struct {
+		subject string
+		filters []string
+		want    bool
+	}{
+		{"kpi.ind.TH-50.2564.abc", []string{"kpi.ind.TH-50.2564.*"}, true},
+		{"kpi.ind.TH-50.2564.abc", []string{"kpi.*.TH-50.2564.>"}, true},
+		{"kpi.ind.TH-50.2564.abc", []string{"kpi.ind.TH-50.>"}, true},
+		{"kpi.ind.TH-50.2564.abc", []string{"kpi.ind.TH-50.2564.abc.>"}, false},
+		{"kpi.ind.TH-50.2564.abc", []string{"kpi.ind.TH-57.>", "kpi.fw.2564.province"}, false},
+		{"kpi.fw.2564.province", []string{"kpi.ind.TH-57.>", "kpi.fw.2564.province"}, true},
+		{"kpi.fw.2564", []string{"kpi.fw.2564.*"}, false},
+		{"kpi.fw.2564.province", nil, false},
+	} {
+		if got := events.MatchesAny(c.subject, c.filters); got != c.want {
+			t.Errorf("MatchesAny(%q, %q) = %v, want %v", c.subject, c.filters, got, c.want)
+		}
+	}
+}
