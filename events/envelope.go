@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/opdc/kpiledger/domain"
 )
 
@@ -86,6 +88,38 @@ func appendLP[V ~string | ~[]byte](b []byte, name string, value V) []byte {
 
 // Seal sets the envelope's hash after its previous hash is known.
 func (e *Envelope) Seal() { e.Hash = e.ComputeHash() }
+
+// SealAt makes the envelope what the log stores, recorded at recordedAt:
+// it stamps an id (a UUID v7, when empty), the command id (the event id,
+// when empty), recorded_at, occurred_at (recorded_at when the client
+// asserted none), both in UTC, clears the sequence (the stream assigns it),
+// seals the hash, and returns the subject and the bytes to publish. It is
+// the one way an event is sealed: Store.Append calls it, and so does the
+// bench's history generator, which publishes the bytes itself.
+func (e *Envelope) SealAt(recordedAt time.Time) (subject string, data []byte, err error) {
+	if e.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return "", nil, err
+		}
+		e.ID = id.String()
+	}
+	if e.CommandID == "" {
+		e.CommandID = e.ID
+	}
+	e.RecordedAt = recordedAt.UTC()
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = e.RecordedAt
+	}
+	e.OccurredAt = e.OccurredAt.UTC()
+	e.Sequence = 0
+	e.Seal()
+	if subject, err = e.Subject(); err != nil {
+		return "", nil, err
+	}
+	data, err = marshalEnvelope(e)
+	return subject, data, err
+}
 
 // CheckHash reports whether the stored hash matches the content.
 func (e *Envelope) CheckHash() error {

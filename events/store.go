@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -154,28 +153,7 @@ func (s *Store) AppendAfter(ctx context.Context, e *Envelope, expectedLast, stre
 }
 
 func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64, extra ...jetstream.PublishOpt) (Appended, error) {
-	if e.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return Appended{}, err
-		}
-		e.ID = id.String()
-	}
-	if e.CommandID == "" {
-		e.CommandID = e.ID
-	}
-	e.RecordedAt = s.now().UTC()
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = e.RecordedAt
-	}
-	e.OccurredAt = e.OccurredAt.UTC()
-	e.Sequence = 0
-	e.Seal()
-	subject, err := e.Subject()
-	if err != nil {
-		return Appended{}, err
-	}
-	data, err := marshalEnvelope(e)
+	subject, data, err := e.SealAt(s.now())
 	if err != nil {
 		return Appended{}, err
 	}

@@ -68,9 +68,11 @@ func (l *ledger) emit(ev domain.Event, kind, id, unit string, fy int, actor doma
 	env.CommandID = env.ID
 	env.CorrelationID = "corr-" + strconv.Itoa(n)
 	env.Actor = actor
-	env.RecordedAt, env.OccurredAt = l.now, l.now
+	env.OccurredAt = l.now
+	if _, _, err := env.SealAt(l.now); err != nil {
+		l.t.Fatal(err)
+	}
 	env.Sequence = uint64(n)
-	env.Seal()
 	if err := l.st.Apply(env); err != nil {
 		l.t.Fatalf("fold of generated event: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -261,14 +260,8 @@ func (g *benchGen) emit(ev domain.Event, a *benchAgg, actor domain.Actor) (domai
 	}
 	env.CorrelationID = env.CommandID
 	env.Actor = actor
-	env.RecordedAt, env.OccurredAt = t, t
-	env.Seal()
-	subject, err := env.Subject()
-	if err != nil {
-		g.err = err
-		return domain.Meta{}, false
-	}
-	data, err := json.Marshal(env)
+	env.OccurredAt = t
+	subject, data, err := env.SealAt(t)
 	if err != nil {
 		g.err = err
 		return domain.Meta{}, false
