@@ -46,11 +46,11 @@ JetStream publish of the sealed envelopes with expected-last-subject-sequence,
 bypassing HTTP and events.Store.Append (which waits for each acknowledgement).
 
 Figures:
-  append          command append: decide on the read model (a domain function),
-                  wrap the event, events.Store.Append with the expected version;
-                  with 1 and 8 concurrent writers. The read model is paused while
-                  timing (its fold is the rebuild figure; the HTTP figures include
-                  it). Raw: JetStream publish of the same bytes to the same
+  append          commands through the API's executor, api.Server.Execute (what
+                  every handler calls, without HTTP): decide on the read model,
+                  events.Store.Append with the expected version, and wait until
+                  the read model has applied the event; with 1 and 8 concurrent
+                  writers. Raw: JetStream publish of the same bytes to the same
                   subjects of a second stream, with the same headers (message id,
                   expected stream, expected last subject sequence), same writers.
   http write      writes over loopback HTTP to a real api.New server with real
@@ -219,6 +219,7 @@ type benchEnv struct {
 	store   *events.Store
 	model   *projections.Model
 	runner  *benchRunner
+	srv     *api.Server // the API the HTTP figures call, and its executor
 	key     []byte
 	base    string // http://host:port of the API
 	http    *http.Server
@@ -374,6 +375,7 @@ func (e *benchEnv) serve(ctx context.Context) error {
 		return err
 	}
 	srv := api.New(api.Config{Store: e.store, Model: e.model, TokenKey: e.key, Signer: signer, Log: slog.New(slog.DiscardHandler)})
+	e.srv = srv
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
