@@ -205,12 +205,13 @@ func (s *Server) trends(c echo.Context) error {
 	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
-	out := trendList{Unit: unit.Code}
-	s.model.Read(func(st *projections.State) { out.Trends = projections.BuildTrends(st, unit.Code) })
-	if out.Trends == nil {
-		out.Trends = []projections.SeriesTrend{}
-	}
-	return c.JSON(http.StatusOK, out)
+	return s.view(c, func(st *projections.State) (any, error) {
+		out := trendList{Unit: unit.Code, Trends: projections.BuildTrends(st, unit.Code)}
+		if out.Trends == nil {
+			out.Trends = []projections.SeriesTrend{}
+		}
+		return out, nil
+	})
 }
 
 // trend: GET /v1/units/{unit}/series/{id}/trend.
@@ -261,12 +262,7 @@ func (s *Server) scorecard(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, sc)
 	}
-	var sc projections.Scorecard
-	s.model.Read(func(st *projections.State) { sc, err = projections.BuildScorecard(st, unit.Code, fy) })
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, sc)
+	return s.view(c, func(st *projections.State) (any, error) { return projections.BuildScorecard(st, unit.Code, fy) })
 }
 
 // comparison: GET /v1/units/{unit}/comparison?from=&to=.
@@ -286,12 +282,7 @@ func (s *Server) comparison(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var out projections.Comparison
-	s.model.Read(func(st *projections.State) { out, err = projections.BuildComparison(st, unit.Code, from, to) })
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return s.view(c, func(st *projections.State) (any, error) { return projections.BuildComparison(st, unit.Code, from, to) })
 }
 
 // compareFrameworks: GET /v1/frameworks/compare?from=&to=&kind=. A unit

@@ -48,6 +48,7 @@ type Server struct {
 	trusted   []string
 	e         *echo.Echo
 	routes    []route
+	views     *viewCache // encoded view answers (viewcache.go)
 }
 
 // route is one endpoint: registered from this table, and documented in
@@ -67,7 +68,7 @@ type route struct {
 // New builds the server and registers every route.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
-		writeWait: cfg.WriteWait, signer: cfg.Signer}
+		writeWait: cfg.WriteWait, signer: cfg.Signer, views: newViewCache()}
 	if s.signer != nil {
 		s.trusted = append([]string{s.signer.VerifierKey()}, cfg.Trusted...)
 	}
