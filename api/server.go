@@ -94,13 +94,20 @@ func New(cfg Config) *Server {
 		if r.Public {
 			e.Add(r.Method, r.Path, r.Handler)
 		} else {
-			e.Add(r.Method, r.Path, r.Handler, s.authenticate, s.whenReady, s.minSequence)
+			e.Add(r.Method, r.Path, r.Handler, s.Middleware()...)
 		}
 	}
 	if cfg.Extra != nil {
 		cfg.Extra(e)
 	}
 	return s
+}
+
+// Middleware is what every /v1 route runs before its handler:
+// authentication, the read model's readiness, and min_sequence. The bench
+// puts its floor route (a pre-encoded answer) behind the same chain.
+func (s *Server) Middleware() []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{s.authenticate, s.whenReady, s.minSequence}
 }
 
 // Handler is the server's http.Handler.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -382,6 +383,13 @@ func (e *benchEnv) httpWrites(ctx context.Context) error {
 		f := &benchFigure{Key: fmt.Sprintf("http_write_%d", clients), Title: fmt.Sprintf("HTTP writes, %d client%s", clients, benchPlural(clients)), show: "rate",
 			Result: benchMedian(rounds), Rounds: rounds,
 			Note: "1/3 result reports, 1/3 verifications (If-Match), 1/6 proposals, 1/6 withdrawals; each answers after the read model includes it"}
+		if ex := e.figure("append_8"); clients == 8 && ex != nil {
+			// The same executor in process is what HTTP adds its cost to.
+			f.Raw = &benchRaw{Title: "the executor in process: " + ex.Title, Result: ex.Result, Rounds: ex.Rounds}
+			f.RatioOf, f.Target = "executor", "≥ 0.50× executor"
+			f.Ratio = f.Result.Rate / ex.Result.Rate
+			f.Met = benchMet(f.Ratio >= 0.5)
+		}
 		if clients == 32 {
 			f.Target = "≥ 5,000/s, p99 < 20 ms"
 			f.Met = benchMet(f.Result.Rate >= 5000 && f.Result.P99Ms < 20)
@@ -457,99 +465,175 @@ func (e *benchEnv) httpWriteRound(ctx context.Context, clients int) (benchRoundR
 	return r, ctx.Err()
 }
 
-// views measures scorecard, trend and comparison GETs with 32 clients.
+// benchFloorPath is the floor's route: behind the same middleware as every
+// /v1 route, it answers n bytes of a pre-encoded body.
+const benchFloorPath = "/v1/bench-floor/:n"
+
+// floor answers GET /v1/bench-floor/{n} with the first n bytes of a body
+// encoded once: an authenticated GET that costs the server nothing but
+// HTTP, the middleware and writing n bytes.
+func (e *benchEnv) floor(c echo.Context) error {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 0 || n > len(e.floorBody) {
+		return c.NoContent(http.StatusBadRequest)
+	}
+	return c.JSONBlob(http.StatusOK, e.floorBody[:n])
+}
+
+var benchViewKinds = []string{"scorecard", "trends", "comparison"}
+
+// viewPaths lists, for each unit-year and view kind, the view's path and
+// the size of its answer (encoded in process as the API encodes it): the
+// floor answers the same number of bytes.
+func (e *benchEnv) viewPaths(uys []*projections.UnitYear) (paths [][3]string, sizes [][3]int, err error) {
+	first := e.report.History.FiscalYears[0]
+	paths, sizes = make([][3]string, len(uys)), make([][3]int, len(uys))
+	e.model.Read(func(st *projections.State) {
+		for i, uy := range uys {
+			from := uy.FiscalYear - 1
+			if from < first {
+				from = uy.FiscalYear + 1
+			}
+			paths[i] = [3]string{fmt.Sprintf("/v1/units/%s/years/%d/scorecard", uy.Unit, uy.FiscalYear),
+				"/v1/units/" + uy.Unit + "/trends",
+				fmt.Sprintf("/v1/units/%s/comparison?from=%d&to=%d", uy.Unit, from, uy.FiscalYear)}
+			sc, serr := projections.BuildScorecard(st, uy.Unit, uy.FiscalYear)
+			cmp, cerr := projections.BuildComparison(st, uy.Unit, from, uy.FiscalYear)
+			if err = errors.Join(serr, cerr); err != nil {
+				return
+			}
+			trends := projections.BuildTrends(st, uy.Unit)
+			if trends == nil {
+				trends = []projections.SeriesTrend{}
+			}
+			for k, v := range []any{sc, map[string]any{"unit": uy.Unit, "trends": trends}, cmp} {
+				b, merr := json.Marshal(v)
+				if merr != nil {
+					err = merr
+					return
+				}
+				sizes[i][k] = len(b) + 1 // and the encoder's newline
+			}
+		}
+	})
+	return paths, sizes, err
+}
+
+// views measures scorecard, trend and comparison GETs with 32 clients, and
+// in each round the floor: the same clients, tokens and draws, each GET
+// answered by the floor route with a pre-encoded body of the view's size.
 func (e *benchEnv) views(ctx context.Context) error {
 	const clients = 32
 	uys := e.unitYears()
 	if len(uys) == 0 {
 		return errors.New("no unit-year to view")
 	}
-	first := e.report.History.FiscalYears[0]
+	paths, sizes, err := e.viewPaths(uys)
+	if err != nil {
+		return err
+	}
+	largest := 0
+	for _, s := range sizes {
+		largest = max(largest, s[0], s[1], s[2])
+	}
+	e.floorBody = []byte(`{"floor":"` + strings.Repeat("x", largest) + `"}`)
 	tok, err := e.token(api.Principal{Subject: "bench.auditor@oag.go.th", Role: domain.RoleAuditor})
 	if err != nil {
 		return err
 	}
-	kinds := []string{"scorecard", "trends", "comparison"}
-	var all []benchRoundResult
+	var all, floor []benchRoundResult
 	per := map[string][]benchRoundResult{}
 	for round := 1; round <= e.cfg.Rounds; round++ {
-		hc := e.newHTTPClient(clients)
-		samples := map[string]*benchSample{}
-		for _, k := range append([]string{"all"}, kinds...) {
-			samples[k] = &benchSample{}
+		r, kinds, err := e.viewRound(ctx, round, len(uys), tok, func(i, k int) string { return paths[i][k] })
+		if err != nil {
+			return err
 		}
-		var firstErr error
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		start := time.Now()
-		deadline := start.Add(e.cfg.Duration)
-		for c := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rng := rand.New(rand.NewPCG(uint64(c), uint64(round)))
-				cl := &benchClient{e: e, hc: hc}
-				lat := map[string][]time.Duration{}
-				errs := 0
-				for time.Now().Before(deadline) && ctx.Err() == nil {
-					uy := uys[rng.IntN(len(uys))]
-					k := kinds[rng.IntN(len(kinds))]
-					var path string
-					switch k {
-					case "scorecard":
-						path = fmt.Sprintf("/v1/units/%s/years/%d/scorecard", uy.Unit, uy.FiscalYear)
-					case "trends":
-						path = "/v1/units/" + uy.Unit + "/trends"
-					case "comparison":
-						from := uy.FiscalYear - 1
-						if from < first {
-							from = uy.FiscalYear + 1
-						}
-						path = fmt.Sprintf("/v1/units/%s/comparison?from=%d&to=%d", uy.Unit, from, uy.FiscalYear)
-					}
-					t := time.Now()
-					if _, err := cl.do(k, http.MethodGet, path, tok, nil, "", http.StatusOK); err != nil {
-						errs++
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						continue
-					}
-					d := time.Since(t)
-					lat[k] = append(lat[k], d)
-					lat["all"] = append(lat["all"], d)
-				}
-				for k, l := range lat {
-					samples[k].merge(l, 0)
-				}
-				samples["all"].merge(nil, errs)
-			}()
-		}
-		wg.Wait()
-		hc.CloseIdleConnections()
-		for _, s := range samples {
-			s.elapsed = time.Since(start)
-		}
-		if firstErr != nil {
-			e.progress("view GET errors: %d (first: %v)", samples["all"].errors, firstErr)
-		}
-		r := samples["all"].result()
 		all = append(all, r)
-		for _, k := range kinds {
-			per[k] = append(per[k], samples[k].result())
+		for k, kr := range kinds {
+			per[k] = append(per[k], kr)
 		}
-		e.progress("view GET round %d/%d, %d clients: %.0f GETs/s, p50 %.2f ms, p99 %.2f ms", round, e.cfg.Rounds, clients, r.Rate, r.P50Ms, r.P99Ms)
+		f, _, err := e.viewRound(ctx, round, len(uys), tok, func(i, k int) string { return "/v1/bench-floor/" + strconv.Itoa(sizes[i][k]) })
+		if err != nil {
+			return err
+		}
+		floor = append(floor, f)
+		e.progress("view GET round %d/%d, %d clients: %.0f GETs/s, p50 %.2f ms, p99 %.2f ms; floor %.0f GETs/s, p50 %.2f ms, p99 %.2f ms",
+			round, e.cfg.Rounds, clients, r.Rate, r.P50Ms, r.P99Ms, f.Rate, f.P50Ms, f.P99Ms)
 	}
-	f := &benchFigure{Key: "views_32", Title: "view GETs, 32 clients", show: "rate",
-		Result: benchMedian(all), Rounds: all, Target: "p99 < 5 ms", Extra: map[string]any{}}
-	for _, k := range kinds {
-		f.Extra[k] = benchMedian(per[k])
+	fig := &benchFigure{Key: "views_32", Title: "view GETs, 32 clients", show: "rate",
+		Result: benchMedian(all), Rounds: all, Extra: map[string]any{},
+		Raw: &benchRaw{Title: "floor: the same server, middleware and authentication, the same clients and draws, answering a pre-encoded body of each view's size",
+			Result: benchMedian(floor), Rounds: floor},
+		RatioOf: "floor", Target: "≥ 0.50× floor, p99 ≤ 2× floor's"}
+	for _, k := range benchViewKinds {
+		fig.Extra[k] = benchMedian(per[k])
 	}
-	f.Met = benchMet(f.Result.P99Ms < 5)
-	e.report.Figures = append(e.report.Figures, f)
+	fig.Ratio = fig.Result.Rate / fig.Raw.Result.Rate
+	fig.P99Ratio = fig.Result.P99Ms / fig.Raw.Result.P99Ms
+	fig.Met = benchMet(fig.Ratio >= 0.5 && fig.P99Ratio <= 2)
+	e.report.Figures = append(e.report.Figures, fig)
 	return nil
+}
+
+// viewRound runs the view clients for the configured duration; path gives
+// the address of unit-year i's view k (of n unit-years). It returns the
+// round's result and each kind's.
+func (e *benchEnv) viewRound(ctx context.Context, round, n int, tok string, path func(i, k int) string) (benchRoundResult, map[string]benchRoundResult, error) {
+	const clients = 32
+	hc := e.newHTTPClient(clients)
+	defer hc.CloseIdleConnections()
+	samples := map[string]*benchSample{}
+	for _, k := range append([]string{"all"}, benchViewKinds...) {
+		samples[k] = &benchSample{}
+	}
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(e.cfg.Duration)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), uint64(round)))
+			cl := &benchClient{e: e, hc: hc}
+			lat := map[string][]time.Duration{}
+			errs := 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				i, k := rng.IntN(n), rng.IntN(len(benchViewKinds))
+				kind := benchViewKinds[k]
+				t := time.Now()
+				if _, err := cl.do(kind, http.MethodGet, path(i, k), tok, nil, "", http.StatusOK); err != nil {
+					errs++
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				d := time.Since(t)
+				lat[kind] = append(lat[kind], d)
+				lat["all"] = append(lat["all"], d)
+			}
+			for k, l := range lat {
+				samples[k].merge(l, 0)
+			}
+			samples["all"].merge(nil, errs)
+		}()
+	}
+	wg.Wait()
+	for _, s := range samples {
+		s.elapsed = time.Since(start)
+	}
+	if firstErr != nil {
+		e.progress("view GET errors: %d (first: %v)", samples["all"].errors, firstErr)
+	}
+	kinds := map[string]benchRoundResult{}
+	for _, k := range benchViewKinds {
+		kinds[k] = samples[k].result()
+	}
+	return samples["all"].result(), kinds, ctx.Err()
 }
 
 func benchPlural(n int) string {
