@@ -102,7 +102,7 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 			if err != nil {
 				return written{}, err
 			}
-			if keyed && orig.RequestHash != req.hash {
+			if keyed && !req.matches(orig.RequestHash, orig.AggregateID) {
 				return written{}, errKeyReused
 			}
 			// The stored event names the aggregate: a retried proposal
@@ -116,7 +116,7 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 }
 
 var errKeyReused = problem(http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused",
-	"this Idempotency-Key was already used with a different request body")
+	"this Idempotency-Key was already used for a different request: another body, or another method, route or target")
 
 // maxClockSkew is how far in the future a client's X-Occurred-At may be.
 const maxClockSkew = 5 * time.Minute
@@ -140,7 +140,14 @@ func (s *Server) occurredAt(c echo.Context) (time.Time, error) {
 }
 
 // commandID is the event's command id: derived from the caller's
-// Idempotency-Key (scoped to the caller) when given, else fresh.
+// Idempotency-Key when given, else fresh. A key belongs to its principal:
+// two callers' keys never meet. Within a principal a key names one
+// request — method, route, target and canonical body, which the request's
+// fingerprint covers (see request.hash) — so the same key sent to another
+// route or another indicator finds the first use's record and its
+// different fingerprint, and is answered 422 rather than executed again or
+// replayed. Keeping the id a function of principal and key alone is also
+// what lets keys stored before fingerprints covered the route keep working.
 func (s *Server) commandID(c echo.Context, p Principal) (string, bool, error) {
 	key := c.Request().Header.Get("Idempotency-Key")
 	if key == "" {
@@ -170,7 +177,7 @@ func (s *Server) replay(commandID string, req request) (written, bool, error) {
 	if !ok {
 		return written{}, false, nil
 	}
-	if ref.RequestHash != req.hash {
+	if _, id, _ := strings.Cut(ref.Aggregate, "/"); !req.matches(ref.RequestHash, id) {
 		return written{}, true, errKeyReused
 	}
 	return written{Agg: agg, Version: ref.Version, Sequence: ref.Sequence, Replayed: true}, true, nil
