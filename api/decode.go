@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"sort"
@@ -73,8 +72,7 @@ func decode(c echo.Context, v any, optional bool) (request, error) {
 		if errors.As(err, &mbe) {
 			return request{}, err
 		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		if isTimeout(err) {
 			return request{}, errSlowBody
 		}
 		return request{}, badRequest("body", "could not be read: "+err.Error())

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -370,6 +371,17 @@ func (s *Server) eventFeed(c echo.Context) error {
 	if v := c.QueryParam("after"); v != "" {
 		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
 			return badRequest("after", "must be a stream sequence number")
+		}
+		// Beyond the log's end there is nothing to page through (and
+		// after+1 would wrap around at the largest sequence).
+		last, err := s.store.LastSequence(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if after > last {
+			p := badRequest("after", fmt.Sprintf("is beyond the end of the log, whose last sequence is %d", last))
+			p.Sequence = &last
+			return p
 		}
 	}
 	if v := c.QueryParam("limit"); v != "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
@@ -34,6 +35,16 @@ type Config struct {
 	// Extra is called with the Echo instance after the API routes are
 	// registered (the dashboard mounts itself here).
 	Extra func(e *echo.Echo)
+	// BodyTimeout and MinBodyRate set each request body's read deadline:
+	// BodyTimeout plus the declared length at MinBodyRate bytes a second
+	// (defaults 10 s and 16 KiB/s).
+	BodyTimeout time.Duration
+	MinBodyRate int
+	// WriteRate (writes a second, on average) and WriteBurst bound each
+	// principal's writes (defaults 1 and 60); a negative WriteRate turns
+	// the limit off.
+	WriteRate  float64
+	WriteBurst int
 }
 
 // Server is the HTTP API.
@@ -48,6 +59,10 @@ type Server struct {
 	trusted   []string
 	e         *echo.Echo
 	routes    []route
+	// bodyTimeout and minBodyRate: see Config.
+	bodyTimeout time.Duration
+	minBodyRate int
+	limiter     *writeLimiter
 }
 
 // route is one endpoint: registered from this table, and documented in
@@ -80,9 +95,27 @@ func New(cfg Config) *Server {
 	if s.writeWait == 0 {
 		s.writeWait = 10 * time.Second
 	}
+	s.bodyTimeout, s.minBodyRate = cfg.BodyTimeout, cfg.MinBodyRate
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = defaultBodyTimeout
+	}
+	if s.minBodyRate <= 0 {
+		s.minBodyRate = defaultMinBodyRate
+	}
+	s.limiter = &writeLimiter{rate: rate.Limit(cfg.WriteRate), burst: cfg.WriteBurst, byActor: map[string]*limiterEntry{}}
+	switch {
+	case cfg.WriteRate < 0:
+		s.limiter.rate = rate.Inf
+	case cfg.WriteRate == 0:
+		s.limiter.rate = defaultWriteRate
+	}
+	if s.limiter.burst <= 0 {
+		s.limiter.burst = defaultWriteBurst
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(s.log)
+	e.Pre(s.framing)
 	e.Use(s.recoverPanics)
 	s.e = e
 	s.routes = s.table()
@@ -93,7 +126,7 @@ func New(cfg Config) *Server {
 		if r.Public {
 			e.Add(r.Method, r.Path, r.Handler)
 		} else {
-			e.Add(r.Method, r.Path, r.Handler, s.authenticate, s.whenReady, s.minSequence)
+			e.Add(r.Method, r.Path, r.Handler, noStore, s.authenticate, s.whenReady, s.rateLimitWrites, s.minSequence)
 		}
 	}
 	if cfg.Extra != nil {
@@ -154,6 +187,20 @@ func (s *Server) minSequence(next echo.HandlerFunc) echo.HandlerFunc {
 		seq, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return badRequest("min_sequence", "must be a stream sequence number")
+		}
+		// A sequence the log has not reached names no write: waiting for
+		// it would park the request, and a write would then claim an
+		// append that never happened.
+		if seq > s.model.Applied() {
+			last, err := s.store.LastSequence(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			if seq > last {
+				p := badRequest("min_sequence", fmt.Sprintf("is beyond the end of the log, whose last sequence is %d", last))
+				p.Sequence = &last
+				return p
+			}
 		}
 		if err := s.waitFor(c.Request().Context(), seq); err != nil {
 			return err

@@ -258,10 +258,13 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	// The dashboard (package web) is served by the same Echo instance under /.
 	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
 		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log})})
-	n.http = &http.Server{Handler: n.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// The API's own server settings: header, body and idle deadlines, and
+	// the listener hook its Content-Length + Transfer-Encoding check needs.
+	n.http = n.api.HTTPServer()
 	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
+	n.listener = api.Listener(n.listener)
 	return n, nil
 }
 
