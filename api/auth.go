@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/opdc/kpiledger/domain"
+	"github.com/opdc/kpiledger/projections"
 )
 
 // Principal is the authenticated caller.
@@ -37,13 +39,32 @@ type claims struct {
 
 const tokenIssuer = "kpiledger"
 
-// IssueToken signs a bearer token (HS256) for the principal.
+// Token bounds. A token lives at most DefaultMaxTokenTTL unless the server
+// is configured otherwise (serve --token-max-ttl); its subject is a name,
+// not a document, since it is copied into every event the caller writes;
+// and the whole token is a few hundred bytes, so 4 KiB is generous.
+const (
+	DefaultMaxTokenTTL = 30 * 24 * time.Hour
+	MaxSubjectLen      = 128 // characters
+	maxTokenLen        = 4096
+)
+
+// IssueToken signs a bearer token (HS256) for the principal, living at
+// most DefaultMaxTokenTTL.
 func IssueToken(key []byte, p Principal, ttl time.Duration, now time.Time) (string, error) {
+	return IssueTokenWithin(key, p, ttl, DefaultMaxTokenTTL, now)
+}
+
+// IssueTokenWithin is IssueToken with another bound on the time to live.
+func IssueTokenWithin(key []byte, p Principal, ttl, maxTTL time.Duration, now time.Time) (string, error) {
 	if err := checkPrincipal(p); err != nil {
 		return "", err
 	}
 	if ttl <= 0 {
 		return "", errors.New("the token's time to live must be positive")
+	}
+	if ttl > maxTTL {
+		return "", fmt.Errorf("a token may live at most %s (--ttl %s asked for more; the server's bound is --token-max-ttl)", maxTTL, ttl)
 	}
 	c := claims{Role: string(p.Role), Unit: p.Unit, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: p.Subject, Issuer: tokenIssuer,
@@ -55,6 +76,12 @@ func IssueToken(key []byte, p Principal, ttl time.Duration, now time.Time) (stri
 func checkPrincipal(p Principal) error {
 	if strings.TrimSpace(p.Subject) == "" {
 		return errors.New("the token needs a subject (--sub)")
+	}
+	if n := utf8.RuneCountInString(p.Subject); n > MaxSubjectLen {
+		return fmt.Errorf("the token's subject has %d characters; at most %d", n, MaxSubjectLen)
+	}
+	if msg := textProblem(p.Subject, false); msg != "" {
+		return errors.New("the token's subject " + msg)
 	}
 	switch p.Role {
 	case domain.RoleOPDC, domain.RoleAuditor:
@@ -75,11 +102,30 @@ func checkPrincipal(p Principal) error {
 // (alg none and every other algorithm refused), unexpired, and with
 // coherent role claims.
 func ParseToken(key []byte, token string, now time.Time) (Principal, error) {
+	return ParseTokenWithin(key, token, DefaultMaxTokenTTL, now)
+}
+
+// ParseTokenWithin is ParseToken with another bound on a token's life: a
+// token whose expiry lies further than maxTTL after its issue, or after
+// now, is refused however validly signed (an "exp" in the year 5138).
+func ParseTokenWithin(key []byte, token string, maxTTL time.Duration, now time.Time) (Principal, error) {
+	if len(token) > maxTokenLen {
+		return Principal{}, fmt.Errorf("the token has %d bytes; at most %d", len(token), maxTokenLen)
+	}
 	var c claims
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(), jwt.WithIssuer(tokenIssuer), jwt.WithTimeFunc(func() time.Time { return now }))
 	if _, err := parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return key, nil }); err != nil {
 		return Principal{}, err
+	}
+	if c.IssuedAt == nil {
+		return Principal{}, errors.New("the token has no issue time (iat)")
+	}
+	if c.ExpiresAt.Sub(c.IssuedAt.Time) > maxTTL || c.ExpiresAt.Sub(now) > maxTTL {
+		return Principal{}, fmt.Errorf("the token is valid until %s, longer than the %s a token may live", c.ExpiresAt.UTC().Format(time.RFC3339), maxTTL)
+	}
+	if c.IssuedAt.After(now.Add(5 * time.Minute)) {
+		return Principal{}, errors.New("the token is issued in the future")
 	}
 	p := Principal{Subject: c.Subject, Role: domain.Role(c.Role), Unit: c.Unit}
 	if err := checkPrincipal(p); err != nil {
@@ -148,9 +194,18 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 			return errUnauthenticated
 		}
-		p, err := ParseToken(s.key, strings.TrimSpace(tok), s.now())
+		p, err := ParseTokenWithin(s.key, strings.TrimSpace(tok), s.tokenMaxTTL, s.now())
 		if err != nil {
 			return problem(401, "invalid-token", "Invalid token", "the bearer token was refused: "+err.Error())
+		}
+		if p.Role == domain.RoleUnit {
+			// A token for a unit the ledger does not know is refused, so
+			// it cannot be held until someone registers that unit.
+			known := false
+			s.model.Read(func(st *projections.State) { _, known = st.Unit(p.Unit) })
+			if !known {
+				return problem(401, "invalid-token", "Invalid token", fmt.Sprintf("the bearer token was refused: its unit %q is not known to this ledger", p.Unit))
+			}
 		}
 		c.Set(principalKey, p)
 		return next(c)

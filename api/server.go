@@ -45,6 +45,9 @@ type Config struct {
 	// the limit off.
 	WriteRate  float64
 	WriteBurst int
+	// TokenMaxTTL bounds how long a token accepted may live (default
+	// DefaultMaxTokenTTL).
+	TokenMaxTTL time.Duration
 }
 
 // Server is the HTTP API.
@@ -63,6 +66,7 @@ type Server struct {
 	bodyTimeout time.Duration
 	minBodyRate int
 	limiter     *writeLimiter
+	tokenMaxTTL time.Duration
 }
 
 // route is one endpoint: registered from this table, and documented in
@@ -94,6 +98,10 @@ func New(cfg Config) *Server {
 	}
 	if s.writeWait == 0 {
 		s.writeWait = 10 * time.Second
+	}
+	s.tokenMaxTTL = cfg.TokenMaxTTL
+	if s.tokenMaxTTL <= 0 {
+		s.tokenMaxTTL = DefaultMaxTokenTTL
 	}
 	s.bodyTimeout, s.minBodyRate = cfg.BodyTimeout, cfg.MinBodyRate
 	if s.bodyTimeout <= 0 {

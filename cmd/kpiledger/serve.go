@@ -42,6 +42,11 @@ type serveConfig struct {
 	// CheckpointEvery is the period of signed checkpoints (0: only on demand).
 	CheckpointEvery time.Duration
 	Trusted         string // further trusted verifier keys, comma-separated
+	// TokenMaxTTL bounds the life of tokens the server accepts.
+	TokenMaxTTL time.Duration
+	// WriteRate and WriteBurst bound each principal's writes.
+	WriteRate  float64
+	WriteBurst int
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +64,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data (FY2561-FY2567) into an empty ledger")
 	fs.DurationVar(&c.CheckpointEvery, "checkpoint-every", envDuration(getenv, "KPILEDGER_CHECKPOINT_EVERY", 5*time.Minute), "sign a checkpoint this often when there are new events; 0 for on demand only (env KPILEDGER_CHECKPOINT_EVERY)")
 	fs.StringVar(&c.Trusted, "trusted-keys", envOr(getenv, "KPILEDGER_TRUSTED_KEYS", ""), "further checkpoint verifier keys to trust, comma-separated: earlier keys, other nodes' keys (env KPILEDGER_TRUSTED_KEYS)")
+	fs.DurationVar(&c.TokenMaxTTL, "token-max-ttl", envDuration(getenv, "KPILEDGER_TOKEN_MAX_TTL", api.DefaultMaxTokenTTL), "refuse tokens that live longer than this (env KPILEDGER_TOKEN_MAX_TTL)")
+	fs.Float64Var(&c.WriteRate, "write-rate", envFloat(getenv, "KPILEDGER_WRITE_RATE", 1), "each caller's sustained writes a second; beyond it and the burst, 429 (env KPILEDGER_WRITE_RATE; negative: no limit)")
+	fs.IntVar(&c.WriteBurst, "write-burst", envInt(getenv, "KPILEDGER_WRITE_BURST", 60), "how many writes a caller may make at once before --write-rate applies (env KPILEDGER_WRITE_BURST)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -76,6 +84,13 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 
 func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
 	if v, err := time.ParseDuration(strings.TrimSpace(getenv(key))); err == nil {
+		return v
+	}
+	return def
+}
+
+func envFloat(getenv func(string) string, key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(getenv(key)), 64); err == nil {
 		return v
 	}
 	return def
@@ -257,6 +272,7 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	}
 	// The dashboard (package web) is served by the same Echo instance under /.
 	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
+		TokenMaxTTL: cfg.TokenMaxTTL, WriteRate: cfg.WriteRate, WriteBurst: cfg.WriteBurst,
 		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log})})
 	// The API's own server settings: header, body and idle deadlines, and
 	// the listener hook its Content-Length + Transfer-Encoding check needs.
