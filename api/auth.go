@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,12 +146,18 @@ func LoadTokenKey(dataDir string, getenv func(string) string) ([]byte, error) {
 		if len(k) < 32 {
 			return nil, errors.New("KPILEDGER_TOKEN_KEY must be at least 32 characters")
 		}
+		if bits := estimatedBits(k); bits < minKeyBits {
+			return nil, fmt.Errorf("KPILEDGER_TOKEN_KEY looks guessable (about %d bits judged by how varied its characters are; at least %d needed): use random bytes, e.g. head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'", bits, minKeyBits)
+		}
 		return []byte(k), nil
 	}
 	if dataDir == "" {
 		return nil, errors.New("no token key: set KPILEDGER_TOKEN_KEY or give a data directory")
 	}
 	path := filepath.Join(dataDir, TokenKeyFile)
+	if err := CheckKeyFile(path); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if err == nil {
 		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
@@ -182,6 +189,47 @@ func LoadTokenKey(dataDir string, getenv func(string) string) ([]byte, error) {
 		return nil, err
 	}
 	return key, f.Sync()
+}
+
+// minKeyBits is the least estimated entropy of a key given in the
+// environment: 32 random hex digits (128 bits) estimate at about 118.
+const minKeyBits = 96
+
+// estimatedBits estimates a key's entropy from its characters' frequencies
+// (length × Shannon entropy per character): 32 a's are 0 bits.
+func estimatedBits(k string) int {
+	counts := map[byte]int{}
+	for i := 0; i < len(k); i++ {
+		counts[k[i]]++
+	}
+	h := 0.0
+	for _, c := range counts {
+		p := float64(c) / float64(len(k))
+		h -= p * math.Log2(p)
+	}
+	return int(h * float64(len(k)))
+}
+
+// CheckKeyFile refuses a key file (or the directory holding it) that other
+// users may read or replace: anyone who reads token.key can sign any
+// token, and checkpoint.key any checkpoint. A missing file is fine (it
+// will be created 0600).
+func CheckKeyFile(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("the data directory %s is writable by other users (mode %04o), who could replace its keys: chmod go-w %s", dir, fi.Mode().Perm(), dir)
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("the key file %s can be read by other users (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return nil
 }
 
 const principalKey = "kpiledger.principal"

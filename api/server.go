@@ -48,6 +48,10 @@ type Config struct {
 	// TokenMaxTTL bounds how long a token accepted may live (default
 	// DefaultMaxTokenTTL).
 	TokenMaxTTL time.Duration
+	// ReadOnly, when not empty, is why this node cannot write (its disk
+	// was full at start): writes are refused with 503, reads are served,
+	// and /readyz says why.
+	ReadOnly string
 }
 
 // Server is the HTTP API.
@@ -67,6 +71,7 @@ type Server struct {
 	minBodyRate int
 	limiter     *writeLimiter
 	tokenMaxTTL time.Duration
+	readOnly    string
 }
 
 // route is one endpoint: registered from this table, and documented in
@@ -99,7 +104,7 @@ func New(cfg Config) *Server {
 	if s.writeWait == 0 {
 		s.writeWait = 10 * time.Second
 	}
-	s.tokenMaxTTL = cfg.TokenMaxTTL
+	s.tokenMaxTTL, s.readOnly = cfg.TokenMaxTTL, cfg.ReadOnly
 	if s.tokenMaxTTL <= 0 {
 		s.tokenMaxTTL = DefaultMaxTokenTTL
 	}
@@ -176,8 +181,20 @@ func (s *Server) whenReady(next echo.HandlerFunc) echo.HandlerFunc {
 			return problem(http.StatusServiceUnavailable, "not-ready", "Catching up",
 				fmt.Sprintf("the read models are being rebuilt from the log (at sequence %d); retry shortly", s.model.Applied()))
 		}
+		if s.readOnly != "" && isWrite(c.Request().Method) {
+			return problem(http.StatusServiceUnavailable, "read-only", "Read-only",
+				"this node cannot write ("+s.readOnly+"); it serves reads only until it is restarted with space to write; nothing was appended")
+		}
 		return next(c)
 	}
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
 }
 
 // minSequence lets a client that wrote through another node (behind a load
@@ -230,6 +247,12 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	if !s.model.Ready() {
 		body["status"] = "catching up"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	if s.readOnly != "" {
+		// Reads are served; the 503 tells a load balancer and the
+		// operator that writes are not.
+		body["status"], body["reason"] = "read-only", s.readOnly+": writes are refused until the node is restarted with space to write"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	body["status"] = "ready"

@@ -249,8 +249,7 @@ func (s *Server) LiftWriteLimit() (restore func()) {
 // 429 and Retry-After; reads are not limited.
 func (s *Server) rateLimitWrites(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		switch c.Request().Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if !isWrite(c.Request().Method) {
 			return next(c)
 		}
 		if ok, wait := s.limiter.allow(principal(c), s.now()); !ok {
