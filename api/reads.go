@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -374,11 +376,13 @@ func (s *Server) eventFeed(c echo.Context) error {
 		}
 		// Beyond the log's end there is nothing to page through (and
 		// after+1 would wrap around at the largest sequence).
-		last, err := s.store.LastSequence(c.Request().Context())
-		if err != nil {
-			return err
+		if after == math.MaxUint64 {
+			return badRequest("after", "is beyond the end of the log")
 		}
-		if after > last {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		last, err := s.store.LastSequence(ctx)
+		cancel()
+		if err == nil && after > last {
 			p := badRequest("after", fmt.Sprintf("is beyond the end of the log, whose last sequence is %d", last))
 			p.Sequence = &last
 			return p

@@ -217,11 +217,12 @@ func (s *Server) minSequence(next echo.HandlerFunc) echo.HandlerFunc {
 		// it would park the request, and a write would then claim an
 		// append that never happened.
 		if seq > s.model.Applied() {
-			last, err := s.store.LastSequence(c.Request().Context())
-			if err != nil {
-				return err
-			}
-			if seq > last {
+			// When the stream cannot be asked (no quorum just now), wait
+			// as before: the write wait bounds it.
+			ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+			last, err := s.store.LastSequence(ctx)
+			cancel()
+			if err == nil && seq > last {
 				p := badRequest("min_sequence", fmt.Sprintf("is beyond the end of the log, whose last sequence is %d", last))
 				p.Sequence = &last
 				return p
