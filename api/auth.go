@@ -5,15 +5,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/opdc/kpiledger/domain"
+	"github.com/opdc/kpiledger/projections"
 )
 
 // Principal is the authenticated caller.
@@ -37,13 +40,32 @@ type claims struct {
 
 const tokenIssuer = "kpiledger"
 
-// IssueToken signs a bearer token (HS256) for the principal.
+// Token bounds. A token lives at most DefaultMaxTokenTTL unless the server
+// is configured otherwise (serve --token-max-ttl); its subject is a name,
+// not a document, since it is copied into every event the caller writes;
+// and the whole token is a few hundred bytes, so 4 KiB is generous.
+const (
+	DefaultMaxTokenTTL = 30 * 24 * time.Hour
+	MaxSubjectLen      = 128 // characters
+	maxTokenLen        = 4096
+)
+
+// IssueToken signs a bearer token (HS256) for the principal, living at
+// most DefaultMaxTokenTTL.
 func IssueToken(key []byte, p Principal, ttl time.Duration, now time.Time) (string, error) {
+	return IssueTokenWithin(key, p, ttl, DefaultMaxTokenTTL, now)
+}
+
+// IssueTokenWithin is IssueToken with another bound on the time to live.
+func IssueTokenWithin(key []byte, p Principal, ttl, maxTTL time.Duration, now time.Time) (string, error) {
 	if err := checkPrincipal(p); err != nil {
 		return "", err
 	}
 	if ttl <= 0 {
 		return "", errors.New("the token's time to live must be positive")
+	}
+	if ttl > maxTTL {
+		return "", fmt.Errorf("a token may live at most %s (--ttl %s asked for more; the server's bound is --token-max-ttl)", maxTTL, ttl)
 	}
 	c := claims{Role: string(p.Role), Unit: p.Unit, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: p.Subject, Issuer: tokenIssuer,
@@ -55,6 +77,12 @@ func IssueToken(key []byte, p Principal, ttl time.Duration, now time.Time) (stri
 func checkPrincipal(p Principal) error {
 	if strings.TrimSpace(p.Subject) == "" {
 		return errors.New("the token needs a subject (--sub)")
+	}
+	if n := utf8.RuneCountInString(p.Subject); n > MaxSubjectLen {
+		return fmt.Errorf("the token's subject has %d characters; at most %d", n, MaxSubjectLen)
+	}
+	if msg := textProblem(p.Subject, false); msg != "" {
+		return errors.New("the token's subject " + msg)
 	}
 	switch p.Role {
 	case domain.RoleOPDC, domain.RoleAuditor:
@@ -75,11 +103,30 @@ func checkPrincipal(p Principal) error {
 // (alg none and every other algorithm refused), unexpired, and with
 // coherent role claims.
 func ParseToken(key []byte, token string, now time.Time) (Principal, error) {
+	return ParseTokenWithin(key, token, DefaultMaxTokenTTL, now)
+}
+
+// ParseTokenWithin is ParseToken with another bound on a token's life: a
+// token whose expiry lies further than maxTTL after its issue, or after
+// now, is refused however validly signed (an "exp" in the year 5138).
+func ParseTokenWithin(key []byte, token string, maxTTL time.Duration, now time.Time) (Principal, error) {
+	if len(token) > maxTokenLen {
+		return Principal{}, fmt.Errorf("the token has %d bytes; at most %d", len(token), maxTokenLen)
+	}
 	var c claims
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(), jwt.WithIssuer(tokenIssuer), jwt.WithTimeFunc(func() time.Time { return now }))
 	if _, err := parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return key, nil }); err != nil {
 		return Principal{}, err
+	}
+	if c.IssuedAt == nil {
+		return Principal{}, errors.New("the token has no issue time (iat)")
+	}
+	if c.ExpiresAt.Sub(c.IssuedAt.Time) > maxTTL || c.ExpiresAt.Sub(now) > maxTTL {
+		return Principal{}, fmt.Errorf("the token is valid until %s, longer than the %s a token may live", c.ExpiresAt.UTC().Format(time.RFC3339), maxTTL)
+	}
+	if c.IssuedAt.After(now.Add(5 * time.Minute)) {
+		return Principal{}, errors.New("the token is issued in the future")
 	}
 	p := Principal{Subject: c.Subject, Role: domain.Role(c.Role), Unit: c.Unit}
 	if err := checkPrincipal(p); err != nil {
@@ -99,12 +146,18 @@ func LoadTokenKey(dataDir string, getenv func(string) string) ([]byte, error) {
 		if len(k) < 32 {
 			return nil, errors.New("KPILEDGER_TOKEN_KEY must be at least 32 characters")
 		}
+		if bits := estimatedBits(k); bits < minKeyBits {
+			return nil, fmt.Errorf("KPILEDGER_TOKEN_KEY looks guessable (about %d bits judged by how varied its characters are; at least %d needed): use random bytes, e.g. head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'", bits, minKeyBits)
+		}
 		return []byte(k), nil
 	}
 	if dataDir == "" {
 		return nil, errors.New("no token key: set KPILEDGER_TOKEN_KEY or give a data directory")
 	}
 	path := filepath.Join(dataDir, TokenKeyFile)
+	if err := CheckKeyFile(path); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if err == nil {
 		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
@@ -138,6 +191,47 @@ func LoadTokenKey(dataDir string, getenv func(string) string) ([]byte, error) {
 	return key, f.Sync()
 }
 
+// minKeyBits is the least estimated entropy of a key given in the
+// environment: 32 random hex digits (128 bits) estimate at about 118.
+const minKeyBits = 96
+
+// estimatedBits estimates a key's entropy from its characters' frequencies
+// (length × Shannon entropy per character): 32 a's are 0 bits.
+func estimatedBits(k string) int {
+	counts := map[byte]int{}
+	for i := 0; i < len(k); i++ {
+		counts[k[i]]++
+	}
+	h := 0.0
+	for _, c := range counts {
+		p := float64(c) / float64(len(k))
+		h -= p * math.Log2(p)
+	}
+	return int(h * float64(len(k)))
+}
+
+// CheckKeyFile refuses a key file (or the directory holding it) that other
+// users may read or replace: anyone who reads token.key can sign any
+// token, and checkpoint.key any checkpoint. A missing file is fine (it
+// will be created 0600).
+func CheckKeyFile(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("the data directory %s is writable by other users (mode %04o), who could replace its keys: chmod go-w %s", dir, fi.Mode().Perm(), dir)
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("the key file %s can be read by other users (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return nil
+}
+
 const principalKey = "kpiledger.principal"
 
 // authenticate is the /v1 middleware: every call needs a valid token.
@@ -148,9 +242,18 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 			return errUnauthenticated
 		}
-		p, err := ParseToken(s.key, strings.TrimSpace(tok), s.now())
+		p, err := ParseTokenWithin(s.key, strings.TrimSpace(tok), s.tokenMaxTTL, s.now())
 		if err != nil {
 			return problem(401, "invalid-token", "Invalid token", "the bearer token was refused: "+err.Error())
+		}
+		if p.Role == domain.RoleUnit {
+			// A token for a unit the ledger does not know is refused, so
+			// it cannot be held until someone registers that unit.
+			known := false
+			s.model.Read(func(st *projections.State) { _, known = st.Unit(p.Unit) })
+			if !known {
+				return problem(401, "invalid-token", "Invalid token", fmt.Sprintf("the bearer token was refused: its unit %q is not known to this ledger", p.Unit))
+			}
 		}
 		c.Set(principalKey, p)
 		return next(c)

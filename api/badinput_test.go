@@ -99,7 +99,7 @@ func TestBadInputAppendsNothing(t *testing.T) {
 		{"too deep", "POST", indicators, cm, strings.Repeat("[", 40) + strings.Repeat("]", 40), nil, 400, "body"},
 		{"oversized body", "POST", indicators, cm, `{"title_th": "` + strings.Repeat("ก", 400_000) + `"}`, nil, 413, ""},
 		{"empty body", "POST", indicators, cm, "", nil, 400, "body"},
-		{"unknown unit", "POST", "/v1/units/TH-99/years/2563/indicators", h.officer("TH-99"), indicatorBody("function", "x", 1, 1, 2, 3), nil, 404, ""},
+		{"unknown unit", "POST", "/v1/units/TH-99/years/2563/indicators", h.opdc(), indicatorBody("function", "x", 1, 1, 2, 3), nil, 404, ""},
 		{"unknown indicator", "POST", "/v1/indicators/nope/review", opdc, map[string]any{"decision": "approve"}, ifMatch(1), 404, ""},
 		{"as-of scorecard of an unknown unit", "GET", "/v1/units/TH-99/years/2563/scorecard?as_of=2020-06-30T00:00:00Z", opdc, nil, nil, 404, ""},
 		{"audit of an unknown unit", "GET", "/v1/units/TH-99/years/2563/audit", opdc, nil, nil, 404, ""},

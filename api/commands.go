@@ -34,9 +34,16 @@ type Command struct {
 	// IdempotencyKey, when set, makes a repeat of the command answered from
 	// the log instead of appended again. Empty: the command gets a fresh id.
 	IdempotencyKey string
-	// RequestHash identifies the request body: a repeated key with another
+	// RequestHash is the request's fingerprint (method, route, target and
+	// canonical body; see request.hash): a repeated key with another
 	// body is refused (idempotency-key-reused).
 	RequestHash string
+	// LegacyRequestHash is the SHA-256 of the body bytes as received, which
+	// events stored before canonical fingerprints carry, and Target the
+	// resource the request addresses; together they let such a key keep
+	// matching a byte-identical retry on the same target. Optional.
+	LegacyRequestHash string
+	Target            string
 	// CorrelationID groups the event with others of one piece of work;
 	// empty (or longer than 128 characters) means the command's own id.
 	CorrelationID string
@@ -73,7 +80,7 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 		return Written{}, err
 	}
 	if keyed {
-		if w, ok, err := s.replay(commandID, cmd.RequestHash); ok || err != nil {
+		if w, ok, err := s.replay(commandID, cmd); ok || err != nil {
 			return w, err
 		}
 	}
@@ -123,7 +130,7 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 			if err != nil {
 				return Written{}, err
 			}
-			if keyed && orig.RequestHash != cmd.RequestHash {
+			if keyed && !cmd.matches(orig.RequestHash, orig.AggregateID) {
 				return Written{}, errKeyReused
 			}
 			// The stored event names the aggregate: a retried proposal
@@ -137,7 +144,7 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 }
 
 var errKeyReused = problem(http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused",
-	"this Idempotency-Key was already used with a different request body")
+	"this Idempotency-Key was already used for a different request: another body, or another method, route or target")
 
 // maxClockSkew is how far in the future a client's X-Occurred-At may be.
 const maxClockSkew = 5 * time.Minute
@@ -156,6 +163,7 @@ func (s *Server) command(c echo.Context, req request) (Command, error) {
 		return Command{}, err
 	}
 	return Command{Principal: principal(c), IdempotencyKey: h.Get("Idempotency-Key"), RequestHash: req.hash,
+		LegacyRequestHash: req.raw, Target: req.target,
 		CorrelationID: h.Get("X-Correlation-ID"), OccurredAt: occurred, IfMatch: ifm}, nil
 }
 
@@ -178,7 +186,14 @@ func (s *Server) occurredAt(c echo.Context) (time.Time, error) {
 }
 
 // commandID is the event's command id: derived from the caller's
-// Idempotency-Key (scoped to the caller) when given, else fresh.
+// Idempotency-Key when given, else fresh. A key belongs to its principal:
+// two callers' keys never meet. Within a principal a key names one
+// request — method, route, target and canonical body, which the request's
+// fingerprint covers (see request.hash) — so the same key sent to another
+// route or another indicator finds the first use's record and its
+// different fingerprint, and is answered 422 rather than executed again or
+// replayed. Keeping the id a function of principal and key alone is also
+// what lets keys stored before fingerprints covered the route keep working.
 func (s *Server) commandID(key string, p Principal) (string, bool, error) {
 	if key == "" {
 		id, err := uuid.NewV7()
@@ -191,8 +206,14 @@ func (s *Server) commandID(key string, p Principal) (string, bool, error) {
 	return "idem-" + hex.EncodeToString(sum[:16]), true, nil
 }
 
+// matches reports whether a stored request fingerprint is this command's
+// (request.matches).
+func (cmd Command) matches(stored, storedAggregateID string) bool {
+	return request{hash: cmd.RequestHash, raw: cmd.LegacyRequestHash, target: cmd.Target}.matches(stored, storedAggregateID)
+}
+
 // replay answers a repeated Idempotency-Key from the log's record of it.
-func (s *Server) replay(commandID, requestHash string) (Written, bool, error) {
+func (s *Server) replay(commandID string, cmd Command) (Written, bool, error) {
 	var (
 		ref projections.CommandRef
 		ok  bool
@@ -207,7 +228,7 @@ func (s *Server) replay(commandID, requestHash string) (Written, bool, error) {
 	if !ok {
 		return Written{}, false, nil
 	}
-	if ref.RequestHash != requestHash {
+	if _, id, _ := strings.Cut(ref.Aggregate, "/"); !cmd.matches(ref.RequestHash, id) {
 		return Written{}, true, errKeyReused
 	}
 	return Written{Agg: agg, Version: ref.Version, Sequence: ref.Sequence, Replayed: true}, true, nil

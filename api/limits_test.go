@@ -43,3 +43,41 @@ func TestRequestLimits(t *testing.T) {
 		t.Fatal("the 51st indicator was appended")
 	}
 }
+
+// TestReportLimits: evidence is a list of references (links, file names),
+// not documents, and a round's result can be superseded only so often, so
+// one unit officer cannot fill the log with reports.
+func TestReportLimits(t *testing.T) {
+	h := newHarness(t)
+	opdc, cm := h.opdc(), h.officer("TH-50")
+	h.must(201, "POST", "/v1/frameworks", opdc, fy2563Province)
+	id := h.must(201, "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("function", "ร้อยละของครัวเรือน", 1, 1, 2, 3))["id"].(string)
+	h.must(200, "POST", "/v1/indicators/"+id+"/review", opdc, map[string]any{"decision": "approve"}, ifMatch(1)...)
+	results := "/v1/indicators/" + id + "/results"
+	link := "https://kpi.opdc.go.th/e/" + strings.Repeat("ก", 475) // 500 characters
+	many := make([]string, 20)
+	for i := range many {
+		many[i] = link
+	}
+	before := h.lastSeq()
+	problemOf(t, h.do("POST", results, cm, map[string]any{"round": 6, "actual": 3, "evidence": append(many, "x")}), 400, "evidence")
+	problemOf(t, h.do("POST", results, cm, map[string]any{"round": 6, "actual": 3, "evidence": []string{link + "ข"}}), 400, "evidence[0]")
+	problemOf(t, h.do("POST", results, cm, map[string]any{"round": 6, "actual": 3, "obstacles": strings.Repeat("ก", 4001)}), 400, "obstacles")
+	if h.lastSeq() != before {
+		t.Fatal("an oversized report was appended")
+	}
+	h.must(201, "POST", results, cm, map[string]any{"round": 6, "actual": 3, "evidence": many, "obstacles": strings.Repeat("ก", 4000)})
+	for i := 2; i <= 10; i++ {
+		h.must(201, "POST", results, cm, map[string]any{"round": 6, "actual": 3, "evidence": []string{fmt.Sprintf("report-%d.pdf", i)}})
+	}
+	before = h.lastSeq()
+	p := problemOf(t, h.do("POST", results, cm, map[string]any{"round": 6, "actual": 3}), 409, "")
+	if !strings.Contains(fmt.Sprint(p["detail"]), "10 reports") {
+		t.Errorf("limit not named: %v", p["detail"])
+	}
+	if h.lastSeq() != before {
+		t.Fatal("an eleventh report was appended")
+	}
+	// Another round has its own allowance.
+	h.must(201, "POST", results, cm, map[string]any{"round": 9, "actual": 3})
+}

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -345,6 +348,19 @@ func (s *Server) eventFeed(c echo.Context) error {
 	if v := c.QueryParam("after"); v != "" {
 		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
 			return badRequest("after", "must be a stream sequence number")
+		}
+		// Beyond the log's end there is nothing to page through (and
+		// after+1 would wrap around at the largest sequence).
+		if after == math.MaxUint64 {
+			return badRequest("after", "is beyond the end of the log")
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		last, err := s.store.LastSequence(ctx)
+		cancel()
+		if err == nil && after > last {
+			p := badRequest("after", fmt.Sprintf("is beyond the end of the log, whose last sequence is %d", last))
+			p.Sequence = &last
+			return p
 		}
 	}
 	if v := c.QueryParam("limit"); v != "" {

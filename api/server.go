@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
@@ -34,6 +35,23 @@ type Config struct {
 	// Extra is called with the Echo instance after the API routes are
 	// registered (the dashboard mounts itself here).
 	Extra func(e *echo.Echo)
+	// BodyTimeout and MinBodyRate set each request body's read deadline:
+	// BodyTimeout plus the declared length at MinBodyRate bytes a second
+	// (defaults 10 s and 16 KiB/s).
+	BodyTimeout time.Duration
+	MinBodyRate int
+	// WriteRate (writes a second, on average) and WriteBurst bound each
+	// principal's writes (defaults 1 and 60); a negative WriteRate turns
+	// the limit off.
+	WriteRate  float64
+	WriteBurst int
+	// TokenMaxTTL bounds how long a token accepted may live (default
+	// DefaultMaxTokenTTL).
+	TokenMaxTTL time.Duration
+	// ReadOnly, when not empty, is why this node cannot write (its disk
+	// was full at start): writes are refused with 503, reads are served,
+	// and /readyz says why.
+	ReadOnly string
 }
 
 // Server is the HTTP API.
@@ -49,6 +67,12 @@ type Server struct {
 	e         *echo.Echo
 	routes    []route
 	views     *viewCache // encoded view answers (viewcache.go)
+	// bodyTimeout and minBodyRate: see Config.
+	bodyTimeout time.Duration
+	minBodyRate int
+	limiter     *writeLimiter
+	tokenMaxTTL time.Duration
+	readOnly    string
 }
 
 // route is one endpoint: registered from this table, and documented in
@@ -81,9 +105,31 @@ func New(cfg Config) *Server {
 	if s.writeWait == 0 {
 		s.writeWait = 10 * time.Second
 	}
+	s.tokenMaxTTL, s.readOnly = cfg.TokenMaxTTL, cfg.ReadOnly
+	if s.tokenMaxTTL <= 0 {
+		s.tokenMaxTTL = DefaultMaxTokenTTL
+	}
+	s.bodyTimeout, s.minBodyRate = cfg.BodyTimeout, cfg.MinBodyRate
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = defaultBodyTimeout
+	}
+	if s.minBodyRate <= 0 {
+		s.minBodyRate = defaultMinBodyRate
+	}
+	s.limiter = &writeLimiter{rate: rate.Limit(cfg.WriteRate), burst: cfg.WriteBurst, byActor: map[string]*limiterEntry{}}
+	switch {
+	case cfg.WriteRate < 0:
+		s.limiter.rate = rate.Inf
+	case cfg.WriteRate == 0:
+		s.limiter.rate = defaultWriteRate
+	}
+	if s.limiter.burst <= 0 {
+		s.limiter.burst = defaultWriteBurst
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(s.log)
+	e.Pre(s.framing)
 	e.Use(s.recoverPanics)
 	s.e = e
 	s.routes = s.table()
@@ -104,10 +150,11 @@ func New(cfg Config) *Server {
 }
 
 // Middleware is what every /v1 route runs before its handler:
-// authentication, the read model's readiness, and min_sequence. The bench
+// no-store headers, authentication, the read model's readiness, the
+// per-principal write limit and min_sequence. The bench
 // puts its floor route (a pre-encoded answer) behind the same chain.
 func (s *Server) Middleware() []echo.MiddlewareFunc {
-	return []echo.MiddlewareFunc{s.authenticate, s.whenReady, s.minSequence}
+	return []echo.MiddlewareFunc{noStore, s.authenticate, s.whenReady, s.rateLimitWrites, s.minSequence}
 }
 
 // Handler is the server's http.Handler.
@@ -143,8 +190,20 @@ func (s *Server) whenReady(next echo.HandlerFunc) echo.HandlerFunc {
 			return problem(http.StatusServiceUnavailable, "not-ready", "Catching up",
 				fmt.Sprintf("the read models are being rebuilt from the log (at sequence %d); retry shortly", s.model.Applied()))
 		}
+		if s.readOnly != "" && isWrite(c.Request().Method) {
+			return problem(http.StatusServiceUnavailable, "read-only", "Read-only",
+				"this node cannot write ("+s.readOnly+"); it serves reads only until it is restarted with space to write; nothing was appended")
+		}
 		return next(c)
 	}
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
 }
 
 // minSequence lets a client that wrote through another node (behind a load
@@ -162,6 +221,21 @@ func (s *Server) minSequence(next echo.HandlerFunc) echo.HandlerFunc {
 		seq, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return badRequest("min_sequence", "must be a stream sequence number")
+		}
+		// A sequence the log has not reached names no write: waiting for
+		// it would park the request, and a write would then claim an
+		// append that never happened.
+		if seq > s.model.Applied() {
+			// When the stream cannot be asked (no quorum just now), wait
+			// as before: the write wait bounds it.
+			ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+			last, err := s.store.LastSequence(ctx)
+			cancel()
+			if err == nil && seq > last {
+				p := badRequest("min_sequence", fmt.Sprintf("is beyond the end of the log, whose last sequence is %d", last))
+				p.Sequence = &last
+				return p
+			}
 		}
 		if err := s.waitFor(c.Request().Context(), seq); err != nil {
 			return err
@@ -183,6 +257,12 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	if !s.model.Ready() {
 		body["status"] = "catching up"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	if s.readOnly != "" {
+		// Reads are served; the 503 tells a load balancer and the
+		// operator that writes are not.
+		body["status"], body["reason"] = "read-only", s.readOnly+": writes are refused until the node is restarted with space to write"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	body["status"] = "ready"

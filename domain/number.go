@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"reflect"
 	"strings"
@@ -14,11 +15,53 @@ import (
 // ±Inf cannot arrive; magnitude and precision are checked by validation.
 type Number string
 
-// Limits on a Number accepted from a request.
+// Limits on a Number accepted from a request. The digit and exponent
+// bounds are checked on the text, before any arithmetic: exact arithmetic
+// on a number of a million digits, or on 1e999999999, costs seconds or
+// gigabytes, and a value within the magnitude and precision limits never
+// needs more than 19 digits (12 before the point, 6 after, and a sign).
 const (
-	MaxMagnitude = 1e12 // |x| ≤ 10¹²
-	MaxDecimals  = 6    // at most 6 digits after the point
+	MaxMagnitude      = 1e12 // |x| ≤ 10¹²
+	MaxDecimals       = 6    // at most 6 digits after the point
+	MaxNumberDigits   = 30   // digits before any exponent, leading zeros included
+	MaxNumberExponent = 30   // |e| in 1.5e3
 )
+
+// NumberBoundsError is a number refused on its length or exponent alone.
+type NumberBoundsError struct{ Message string }
+
+func (e *NumberBoundsError) Error() string { return e.Message }
+
+// checkBounds checks a JSON number's text against MaxNumberDigits and
+// MaxNumberExponent without parsing its value.
+func checkBounds(b []byte) error {
+	digits := 0
+	i := 0
+	for ; i < len(b) && b[i] != 'e' && b[i] != 'E'; i++ {
+		if '0' <= b[i] && b[i] <= '9' {
+			digits++
+		}
+	}
+	if digits > MaxNumberDigits {
+		return &NumberBoundsError{Message: fmt.Sprintf("has %d digits; a number may have at most %d", digits, MaxNumberDigits)}
+	}
+	if i < len(b) {
+		exp := strings.TrimLeft(strings.TrimLeft(string(b[i+1:]), "+-"), "0")
+		if len(exp) > 2 || (exp != "" && atoi2(exp) > MaxNumberExponent) {
+			return &NumberBoundsError{Message: fmt.Sprintf("has the exponent %s; a number's exponent must be between -%d and %d", b[i+1:], MaxNumberExponent, MaxNumberExponent)}
+		}
+	}
+	return nil
+}
+
+// atoi2 parses at most two decimal digits.
+func atoi2(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
 
 // UnmarshalJSON accepts a JSON number (or null for absent).
 func (n *Number) UnmarshalJSON(b []byte) error {
@@ -29,6 +72,9 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	}
 	if !isJSONNumber(b) {
 		return &json.UnmarshalTypeError{Value: jsonKind(s), Type: reflect.TypeFor[Number]()}
+	}
+	if err := checkBounds(b); err != nil {
+		return err
 	}
 	*n = Number(s)
 	return nil
@@ -150,6 +196,16 @@ var maxMagnitude = new(big.Rat).SetFloat64(MaxMagnitude)
 
 // checkNumber validates a present number's magnitude and precision.
 func checkNumber(p *problems, field string, n Number) bool {
+	// Numbers from a request were bounded when decoded; this guards every
+	// other caller before the arithmetic below.
+	if !isJSONNumber([]byte(n)) {
+		p.add(field, "must be a number")
+		return false
+	}
+	if err := checkBounds([]byte(n)); err != nil {
+		p.add(field, "%s", err.Error())
+		return false
+	}
 	r := n.Rat()
 	if r == nil {
 		p.add(field, "must be a number")

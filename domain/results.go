@@ -32,11 +32,17 @@ type ResultVerified struct {
 	OnReport int `json:"on_report"`
 }
 
-// Limits on a result report.
+// Limits on a result report. Evidence is references — links to the
+// signed documents, file names in the unit's records — not the documents:
+// 20 of at most 500 characters each hold a long Thai file path or URL.
+// A round's result may be superseded, but not without end: ten reports a
+// round is far beyond a real cycle's corrections and bounds what one
+// unit's officer can add to the log.
 const (
-	MaxEvidenceItems = 50
-	MaxEvidenceLen   = 2000
-	MaxObstaclesLen  = 8000
+	MaxEvidenceItems   = 20
+	MaxEvidenceLen     = 500
+	MaxObstaclesLen    = 4000
+	MaxReportsPerRound = 10
 )
 
 // Report decides on a result report for an approved indicator.
@@ -65,6 +71,9 @@ func (i *Indicator) Report(r ResultReported, f *Framework) (ResultReported, erro
 	}
 	if i.Status != StatusApproved {
 		return ResultReported{}, conflictf("indicator is %s; results can be reported only for an approved indicator", i.Status)
+	}
+	if rd := i.Round(r.Round); rd != nil && rd.Reports >= MaxReportsPerRound {
+		return ResultReported{}, conflictf("round %d already has %d reports, the most a round may have; ask OPDC to verify or adjust the current one", r.Round, rd.Reports)
 	}
 	if strings.TrimSpace(r.Obstacles) == "" {
 		std := f.Scheme.StandardLevel()

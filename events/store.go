@@ -104,6 +104,29 @@ func Open(ctx context.Context, js jetstream.JetStream, c Config, opts ...Option)
 	return s, nil
 }
 
+// OpenExisting opens the stream as it is, without creating or updating
+// it (which writes its metadata): for a node whose disk is full, which can
+// still serve what the log holds.
+func OpenExisting(ctx context.Context, js jetstream.JetStream, c Config, opts ...Option) (*Store, error) {
+	want := StreamConfig(c)
+	stream, err := js.Stream(ctx, want.Name)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", want.Name, err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s info: %w", want.Name, err)
+	}
+	if err := checkStream(info.Config); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", want.Name, err)
+	}
+	s := &Store{js: js, stream: stream, name: want.Name, now: time.Now, metrics: &Metrics{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
 // checkStream refuses a stream that could lose events.
 func checkStream(c jetstream.StreamConfig) error {
 	switch {

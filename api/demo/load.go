@@ -275,6 +275,18 @@ func (l *Loader) send(ctx context.Context, i int, s Step, path string, body []by
 			last = &StepError{Index: i, Step: s, Err: err}
 			continue
 		}
+		if res.StatusCode == http.StatusTooManyRequests {
+			// The ledger limits each principal's write rate: wait as told,
+			// without spending an attempt.
+			wait, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+			select {
+			case <-ctx.Done():
+				return nil, false, ctx.Err()
+			case <-time.After(time.Duration(max(wait, 1)) * time.Second):
+			}
+			attempt--
+			continue
+		}
 		if res.StatusCode == http.StatusServiceUnavailable {
 			last = &StepError{Index: i, Step: s, Status: res.StatusCode, Body: string(b)}
 			continue

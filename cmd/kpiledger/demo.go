@@ -34,6 +34,10 @@ its own, say) refuses the demo's calls, and the loader stops at the first.
 Tokens are signed with the server's key: KPILEDGER_TOKEN_KEY, or token.key in
 --data-dir, the server's data directory.
 
+The ledger limits each caller's writes (serve --write-rate, --write-burst) and the
+loader writes thousands per caller: it waits out every 429 it gets, so start the
+ledger to be loaded with --write-rate -1 (no limit) unless there is time to wait.
+
 Time: every call sends X-Occurred-At, a plausible instant in its fiscal year
 (proposals in October-November, reviews in December-January, reports after
 each round ends, a few late). recorded_at is the server's own clock, so here it
@@ -159,7 +163,11 @@ func demoOnStart(ctx context.Context, n *node, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "loading the demo data (FY2561-FY2567, %d events) before serving HTTP\n", len(plan.Steps))
 	l := &demo.Loader{Client: demo.HandlerClient(n.api.Handler()), BaseURL: "http://kpiledger.local", TokenKey: n.key,
 		Hold: n.clock.Hold, Progress: progressPrinter(stdout)}
+	// The loader writes a few thousand events per principal before HTTP
+	// opens: the per-principal write limit is for callers, not for it.
+	restore := n.api.LiftWriteLimit()
 	res, err := l.Load(ctx, plan)
+	restore()
 	n.clock.Release()
 	if err != nil {
 		return fmt.Errorf("--demo: %w", err)

@@ -98,7 +98,9 @@ func TestDemoURLTwice(t *testing.T) {
 		t.Skip("loads the demo data over HTTP twice")
 	}
 	dir := t.TempDir()
-	base, _ := startRun(t, dir)
+	// The loader writes thousands of events per principal: far beyond the
+	// per-caller write limit, which a ledger being loaded turns off.
+	base, _ := startRun(t, dir, "--write-rate", "-1")
 	waitReady(t, base)
 	env := func(string) string { return "" }
 	args := []string{"demo", "--url", base, "--data-dir", dir}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -42,6 +43,11 @@ type serveConfig struct {
 	// CheckpointEvery is the period of signed checkpoints (0: only on demand).
 	CheckpointEvery time.Duration
 	Trusted         string // further trusted verifier keys, comma-separated
+	// TokenMaxTTL bounds the life of tokens the server accepts.
+	TokenMaxTTL time.Duration
+	// WriteRate and WriteBurst bound each principal's writes.
+	WriteRate  float64
+	WriteBurst int
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +65,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data (FY2561-FY2567) into an empty ledger")
 	fs.DurationVar(&c.CheckpointEvery, "checkpoint-every", envDuration(getenv, "KPILEDGER_CHECKPOINT_EVERY", 5*time.Minute), "sign a checkpoint this often when there are new events; 0 for on demand only (env KPILEDGER_CHECKPOINT_EVERY)")
 	fs.StringVar(&c.Trusted, "trusted-keys", envOr(getenv, "KPILEDGER_TRUSTED_KEYS", ""), "further checkpoint verifier keys to trust, comma-separated: earlier keys, other nodes' keys (env KPILEDGER_TRUSTED_KEYS)")
+	fs.DurationVar(&c.TokenMaxTTL, "token-max-ttl", envDuration(getenv, "KPILEDGER_TOKEN_MAX_TTL", api.DefaultMaxTokenTTL), "refuse tokens that live longer than this (env KPILEDGER_TOKEN_MAX_TTL)")
+	fs.Float64Var(&c.WriteRate, "write-rate", envFloat(getenv, "KPILEDGER_WRITE_RATE", 1), "each caller's sustained writes a second; beyond it and the burst, 429 (env KPILEDGER_WRITE_RATE; negative: no limit)")
+	fs.IntVar(&c.WriteBurst, "write-burst", envInt(getenv, "KPILEDGER_WRITE_BURST", 60), "how many writes a caller may make at once before --write-rate applies (env KPILEDGER_WRITE_BURST)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -76,6 +85,20 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 
 func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
 	if v, err := time.ParseDuration(strings.TrimSpace(getenv(key))); err == nil {
+		return v
+	}
+	return def
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func envFloat(getenv func(string) string, key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(getenv(key)), 64); err == nil {
 		return v
 	}
 	return def
@@ -107,6 +130,9 @@ type node struct {
 	// clock is the store's clock with --demo, which the demo loader holds
 	// at each step's instant (nil otherwise: the store reads time.Now).
 	clock *demo.Clock
+	// full is why the data directory took no write at start (disk full),
+	// or nil: the node then serves reads only.
+	full error
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -115,7 +141,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	n, err := startNode(ctx, cfg, getenv, log)
+	n, err := startInterruptibly(ctx, cfg, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -135,7 +161,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- n.http.Serve(n.listener) }()
-	if cfg.CheckpointEvery > 0 {
+	if cfg.CheckpointEvery > 0 && n.full == nil {
 		go n.checkpointEvery(runCtx, cfg.CheckpointEvery)
 	}
 	fmt.Fprintf(stdout, "kpiledger listening on http://%s (data dir %s)\n", n.listener.Addr(), cfg.DataDir)
@@ -172,6 +198,73 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return serveErr
 }
 
+// startInterruptibly runs startNode, but answers a signal at once: parts
+// of a start (nats-server recovering its store, waiting for a cluster)
+// do not watch ctx, and SIGTERM must not wait for them. A start that does
+// finish shortly after the signal is closed cleanly.
+func startInterruptibly(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (*node, error) {
+	type started struct {
+		n   *node
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		n, err := startNode(ctx, cfg, getenv, log)
+		done <- started{n, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err == nil && ctx.Err() != nil {
+			r.n.close()
+			return nil, errors.New("stopped during start-up")
+		}
+		return r.n, r.err
+	case <-ctx.Done():
+	}
+	log.Info("signal during start-up: stopping")
+	select {
+	case r := <-done:
+		if r.n != nil {
+			r.n.close()
+		}
+	case <-time.After(2 * time.Second):
+		// Whatever is still starting ends with the process.
+	}
+	return nil, errors.New("stopped during start-up")
+}
+
+// checkDataDir names a data directory this process cannot write at once,
+// rather than letting nats-server fail to start 30 s later. A directory
+// that can be written to but has no room left is not an error: it is
+// returned as full, for the node to serve reads.
+func checkDataDir(dir string) (full error, err error) {
+	for _, d := range []string{dir, filepath.Join(dir, "nats")} {
+		if _, serr := os.Stat(d); errors.Is(serr, os.ErrNotExist) {
+			continue
+		}
+		f, cerr := os.CreateTemp(d, ".kpiledger-write-check-")
+		if cerr != nil {
+			if errors.Is(cerr, syscall.ENOSPC) || errors.Is(cerr, syscall.EDQUOT) {
+				return fmt.Errorf("no space left in %s", d), nil
+			}
+			return nil, fmt.Errorf("the data directory %s cannot be written by this process (uid %d): %w; give it to this user (chown -R) or choose another --data-dir", d, os.Getuid(), cerr)
+		}
+		_, werr := f.Write(make([]byte, 64<<10))
+		if werr == nil {
+			werr = f.Sync()
+		}
+		f.Close()
+		os.Remove(f.Name())
+		if werr != nil {
+			if errors.Is(werr, syscall.ENOSPC) || errors.Is(werr, syscall.EDQUOT) {
+				return fmt.Errorf("no space left in %s", d), nil
+			}
+			return nil, fmt.Errorf("the data directory %s cannot be written: %w", d, werr)
+		}
+	}
+	return nil, nil
+}
+
 // startNode brings up everything but the HTTP loop and the runner.
 func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (_ *node, err error) {
 	n := &node{cfg: cfg, log: log}
@@ -183,8 +276,18 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	full, err := checkDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	n.full = full
 	if n.key, err = api.LoadTokenKey(cfg.DataDir, getenv); err != nil {
 		return nil, err
+	}
+	if getenv("KPILEDGER_CHECKPOINT_KEY") == "" {
+		if err := api.CheckKeyFile(filepath.Join(cfg.DataDir, events.SigningKeyFile)); err != nil {
+			return nil, err
+		}
 	}
 	if n.signer, err = events.LoadSigningKey(cfg.DataDir, getenv); err != nil {
 		return nil, err
@@ -220,26 +323,43 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		n.clock = demo.NewClock(time.Now)
 		storeOpts = append(storeOpts, events.WithClock(n.clock.Now))
 	}
-	n.store, err = openStoreRetrying(ctx, n.js, events.Config{Replicas: cfg.Replicas}, log, storeOpts...)
-	if err != nil {
-		return nil, err
+	if n.full != nil && n.ns != nil {
+		// Nothing can be written: open the log as it is, rebuild the read
+		// models from it (a checkpoint bucket cannot be opened for
+		// writing either), and serve reads.
+		log.Error("the data directory has no space left: serving reads only; free space and restart to take writes again", "err", n.full)
+		err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+			n.store, err = events.OpenExisting(ctx, n.js, events.Config{Replicas: cfg.Replicas}, storeOpts...)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%v, and the log cannot be opened as it is: %w", n.full, err)
+		}
+	} else {
+		n.full = nil
+		n.store, err = openStoreRetrying(ctx, n.js, events.Config{Replicas: cfg.Replicas}, log, storeOpts...)
+		if err != nil {
+			return nil, err
+		}
+		// The bucket is replicated like the stream, and on a cluster that is
+		// still forming its creation can time out just as the stream's can.
+		err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+			n.snaps, err = projections.OpenSnapshots(ctx, n.js, n.store, cfg.Replicas)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	// The bucket is replicated like the stream, and on a cluster that is
-	// still forming its creation can time out just as the stream's can.
-	err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
-		n.snaps, err = projections.OpenSnapshots(ctx, n.js, n.store, cfg.Replicas)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if n.ns != nil && cfg.ClusterName != "" {
+	if n.ns != nil && cfg.ClusterName != "" && n.snaps != nil {
 		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket); err != nil {
 			return nil, err
 		}
 	}
 	n.model = projections.NewModel()
-	if st, err := n.snaps.Load(ctx); err == nil {
+	if n.snaps == nil {
+		log.Info("read models rebuilt from the log", "reason", "no checkpoint bucket while read-only")
+	} else if st, err := n.snaps.Load(ctx); err == nil {
 		n.model = projections.NewModelFrom(st)
 		log.Info("read models loaded from checkpoint", "sequence", st.Sequence)
 	} else {
@@ -257,11 +377,15 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	}
 	// The dashboard (package web) is served by the same Echo instance under /.
 	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
+		TokenMaxTTL: cfg.TokenMaxTTL, WriteRate: cfg.WriteRate, WriteBurst: cfg.WriteBurst, ReadOnly: errText(n.full),
 		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log})})
-	n.http = &http.Server{Handler: n.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// The API's own server settings: header, body and idle deadlines, and
+	// the listener hook its Content-Length + Transfer-Encoding check needs.
+	n.http = n.api.HTTPServer()
 	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
+	n.listener = api.Listener(n.listener)
 	return n, nil
 }
 
