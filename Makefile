@@ -21,6 +21,9 @@ image:
 	rm -rf .docker
 	mkdir -p .docker/rootfs/data .docker/rootfs/tmp
 	chmod 1777 .docker/rootfs/tmp
+	# The ledger refuses a data directory others may write (its keys live
+	# there), whatever the umask of the one building the image.
+	chmod 700 .docker/rootfs/data
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o .docker/rootfs/kpiledger ./cmd/kpiledger
 	docker build -t $(IMAGE) . || { rm -rf .docker; exit 1; }
 	rm -rf .docker

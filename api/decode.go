@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -77,6 +78,9 @@ func decode(c echo.Context, v any, optional bool) (request, error) {
 		}
 		return request{}, badRequest("body", "could not be read: "+err.Error())
 	}
+	// The body is in: lift its read deadline (framing), which would
+	// otherwise cancel the request while the command is decided.
+	_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(time.Time{})
 	sum := sha256.Sum256(body)
 	req := request{raw: hex.EncodeToString(sum[:]), target: target(c)}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -45,9 +45,10 @@ func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s.e,
 		ReadHeaderTimeout: readHeaderTimeout,
-		// ReadTimeout is the backstop for the whole request; the
-		// per-request body deadline (bodyDeadline) is usually shorter.
-		ReadTimeout:    readHeaderTimeout + s.bodyTimeout + time.Duration(float64(maxBody)/float64(s.minBodyRate)*float64(time.Second)),
+		// No ReadTimeout: net/http's background read would hit it while
+		// a long answer (an export) is still being written and cancel the
+		// request. Bodies get their own deadline (framing), lifted once
+		// the body has been read (decode).
 		IdleTimeout:    idleTimeout,
 		MaxHeaderBytes: maxHeaderBytes,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
@@ -124,10 +125,7 @@ func (c *tapConn) sentContentLength(r *http.Request) bool {
 	}
 }
 
-var errAmbiguousLength = func() *Problem {
-	p := badRequest("Content-Length", "must not be sent together with Transfer-Encoding (RFC 9112 §6.1): the body's length would be ambiguous")
-	return p
-}()
+var errAmbiguousLength = badRequest("Content-Length", "must not be sent together with Transfer-Encoding (RFC 9112 §6.1): the body's length would be ambiguous")
 
 // framing is the first middleware of every request (Echo Pre): it refuses
 // a request that sends both Content-Length and Transfer-Encoding and closes

@@ -42,7 +42,9 @@ func newLedger(t *testing.T) *ledger {
 	go func() { defer close(done); _ = (&projections.Runner{Store: store, Model: model}).Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	key := []byte("demo-test-key-0123456789-0123456789")
-	srv := api.New(api.Config{Store: store, Model: model, TokenKey: key})
+	// The loader writes thousands of events per principal: no write limit,
+	// as serve --demo lifts it while loading.
+	srv := api.New(api.Config{Store: store, Model: model, TokenKey: key, WriteRate: -1})
 	deadline := time.Now().Add(10 * time.Second)
 	for !model.Ready() {
 		if time.Now().After(deadline) {

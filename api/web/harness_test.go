@@ -74,7 +74,9 @@ func newLedger(t testing.TB) *ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer,
+	// WriteRate -1: the demo data is loaded through this server, thousands
+	// of writes per principal, as serve --demo loads with the limit lifted.
+	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer, WriteRate: -1,
 		Extra: web.Mount(web.Config{Store: store, Model: model, TokenKey: key})}).Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	l := &ledger{t: t, url: srv.URL, store: store, model: model, key: key, clock: clk}

@@ -791,6 +791,21 @@ func TestClusterThreeNodes(t *testing.T) {
 	}
 	phase("writes on every node, read back on the others after min_sequence=%d", seq)
 
+	// A keyed retry that re-serialises its JSON (keys in another order),
+	// sent to another node, is the same request: every node computes the
+	// same canonical fingerprint. The same key on another route is 422.
+	// A min_sequence beyond the log's end is refused by every node at
+	// once, the stream's followers included.
+	reordered := json.RawMessage(`{"obstacles":"ภัยแล้ง","actual":2.5,"round":12}`)
+	if r := a.must(201, "POST", n1+"/v1/indicators/"+iv.ID+"/results", cm, reordered,
+		append(after(seq), "Idempotency-Key", "setup-result")...); !strings.Contains(string(r.Body), iv.ID) {
+		t.Fatalf("re-serialised retry on kpi1: %s", r)
+	}
+	a.must(422, "POST", n2+"/v1/units/TH-50/years/2565/indicators", cm, proposal("reused-key"), append(after(seq), "Idempotency-Key", "setup-result")...)
+	for _, n := range nodes {
+		a.must(400, "GET", n.url+"/v1/units/TH-50/years/2565/scorecard?min_sequence="+fmt.Sprint(seq+1000000), a.opdc, nil)
+	}
+
 	// Node 3 stops in the middle of a stream of writes and comes back.
 	var provinces []string
 	for _, p := range domain.Provinces() {
