@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/opdc/kpiledger/cmd/kpiledger/bench"
 )
 
 func main() {
@@ -53,7 +55,7 @@ func commands() map[string]command {
 		"demo":        {"load the demo data (FY2561-FY2567) into a running ledger through its API", runDemo},
 		"export":      {"download an export bundle from a running ledger", runExport},
 		"healthcheck": {"exit 0 when a running ledger is ready (for container healthchecks)", runHealthcheck},
-		"bench":       {"benchmark against JetStream's own figures on an embedded server (--quick for CI)", runBench},
+		"bench":       {"benchmark against JetStream's own figures on an embedded server (--quick for CI)", bench.Run},
 	}
 }
 

@@ -1,4 +1,7 @@
-package main
+// Package bench is `kpiledger bench`: it generates a history shaped like
+// real fiscal years, loads it into an embedded JetStream, and measures the
+// ledger against JetStream's own figures and HTTP floors in the same run.
+package bench
 
 import (
 	"context"
@@ -100,7 +103,12 @@ type benchConfig struct {
 
 func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 	var c benchConfig
-	fs := newFlags("bench [--quick] [--events N] [--out FILE.json]", benchSynopsis, stderr)
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: kpiledger bench [--quick] [--events N] [--out FILE.json]\n\n%s\n\nFlags:\n", benchSynopsis)
+		fs.PrintDefaults()
+	}
 	fs.BoolVar(&c.Quick, "quick", false, "a run for CI, under a minute: 20,000 events, 3 rounds, short rounds (flags given explicitly still win)")
 	fs.IntVar(&c.Events, "events", 1_000_000, "events in the stream for the rebuild, as_of, memory and view figures")
 	fs.IntVar(&c.Rounds, "rounds", 5, "rounds per figure; each figure is the median")
@@ -249,7 +257,9 @@ type benchEnv struct {
 	last      uint64 // the stream's last sequence after loading
 }
 
-func runBench(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) (err error) {
+// Run is `kpiledger bench`: args are its flags (see --help); it prints the
+// table on stdout, progress on stderr, and writes the figures as JSON.
+func Run(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) (err error) {
 	cfg, err := parseBench(args, stderr)
 	if err != nil {
 		return err

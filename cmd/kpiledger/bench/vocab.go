@@ -1,4 +1,4 @@
-package main
+package bench
 
 // The benchmark's vocabulary: the Thai text that fills generated events, so
 // that payload sizes and the strings a read model keeps are those of real

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -86,8 +86,8 @@ func TestBenchGeneratorFoldsCleanly(t *testing.T) {
 func TestBenchRunsEveryFigure(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	var stdout, stderr strings.Builder
-	args := []string{"bench", "--quick", "--events", "8000", "--rounds", "1", "--duration", "150ms", "--out", out}
-	if err := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
+	args := []string{"--quick", "--events", "8000", "--rounds", "1", "--duration", "150ms", "--out", out}
+	if err := Run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 	b, err := os.ReadFile(out)
@@ -126,7 +126,7 @@ func TestBenchRunsEveryFigure(t *testing.T) {
 
 func TestBenchHelpExplainsEveryFigure(t *testing.T) {
 	var stdout, stderr strings.Builder
-	err := run(context.Background(), []string{"bench", "--help"}, func(string) string { return "" }, &stdout, &stderr)
+	err := Run(context.Background(), []string{"--help"}, func(string) string { return "" }, &stdout, &stderr)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("bench --help: %v", err)
 	}
