@@ -33,7 +33,7 @@ func BenchmarkValidateWidestNumbers(b *testing.B) {
 	}
 	for b.Loop() {
 		for _, body := range bodies {
-			var r resultBody
+			var r ResultBody
 			if err := decodeStrict(body, &r); err != nil {
 				b.Fatal(err)
 			}
