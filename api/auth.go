@@ -21,11 +21,15 @@ type Principal struct {
 	Subject string
 	Role    domain.Role
 	Unit    string // for role unit: the one unit it may write for
+	// Issuer and Name are set for a person signed in through the identity
+	// provider (oidc.go): its issuer URL, and the display name or e-mail.
+	Issuer string
+	Name   string
 }
 
 // Actor is how the principal appears in events.
 func (p Principal) Actor() domain.Actor {
-	return domain.Actor{Subject: p.Subject, Role: p.Role, Unit: p.Unit}
+	return domain.Actor{Subject: p.Subject, Issuer: p.Issuer, Role: p.Role, Unit: p.Unit, Name: p.Name}
 }
 
 // claims are a token's JWT claims.
@@ -148,9 +152,10 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 			return errUnauthenticated
 		}
-		p, err := ParseToken(s.key, strings.TrimSpace(tok), s.now())
+		// Local HS256 token or the identity provider's: see oidc.go.
+		p, err := s.bearer(c.Request().Context(), strings.TrimSpace(tok))
 		if err != nil {
-			return problem(401, "invalid-token", "Invalid token", "the bearer token was refused: "+err.Error())
+			return bearerProblem(err)
 		}
 		c.Set(principalKey, p)
 		return next(c)
