@@ -99,9 +99,20 @@ type Provider struct {
 // provider on another site than the dashboard by choosing the other one.
 func Start(t testing.TB, host string, clients []Client, users []User) *Provider {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := New(host, "127.0.0.1:0", clients, users)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// New runs a provider listening on addr, its issuer http://host:<port>,
+// until Stop.
+func New(host, addr string, clients []Client, users []User) (*Provider, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
 	}
 	issuer := fmt.Sprintf("http://%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
 	p := &Provider{Issuer: issuer, ln: ln, users: map[string]User{}}
@@ -119,14 +130,18 @@ func Start(t testing.TB, host string, clients []Client, users []User) *Provider 
 		wrapped[c.ID] = client{Client: registered[c.ID], postLogout: c.PostLogout}
 	}
 	p.store = &store{Storage: storage.NewStorageWithClients(us, registered), users: p.users, clients: wrapped}
-	p.store.keys = []signingKey{newKey(t)}
+	k, err := newKey()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p.store.keys = []signingKey{k}
 	// The example OP logs every request through slog's default logger;
 	// test output would drown in it.
 	quietOnce.Do(func() { slog.SetDefault(slog.New(slog.DiscardHandler)) })
 	p.handler = exampleop.SetupServer(issuer, p.store, nil, false)
 	p.serve(ln)
-	t.Cleanup(p.Stop)
-	return p
+	return p, nil
 }
 
 func (p *Provider) serve(ln net.Listener) {
@@ -162,7 +177,10 @@ func (p *Provider) Restart(t testing.TB) {
 // the new key afterwards (tokens signed with the old one stop verifying);
 // without, it lists both, as a provider does during a rollover.
 func (p *Provider) RotateKey(t testing.TB, retire bool) {
-	k := newKey(t)
+	k, err := newKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.store.mu.Lock()
 	defer p.store.mu.Unlock()
 	if retire {
@@ -182,39 +200,38 @@ type Tokens struct {
 // tokens client receives for the user.
 func (p *Provider) SignIn(t testing.TB, c Client, username, password string) Tokens {
 	t.Helper()
-	code := p.Code(t, c, username, password, "state-1", "")
+	tok, err := p.Login(c, username, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Login is SignIn returning its error; it needs only p.Issuer, so it works
+// against a provider in another process too.
+func (p *Provider) Login(c Client, username, password string) (Tokens, error) {
+	q := url.Values{"client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]}, "response_type": {"code"},
+		"scope": {"openid profile email"}, "state": {"state-1"}}
+	loc, err := p.FollowLogin(p.Issuer+"/auth?"+q.Encode(), username, password)
+	if err != nil {
+		return Tokens{}, err
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return Tokens{}, err
+	}
+	code := u.Query().Get("code")
+	if u.Query().Get("state") != "state-1" || code == "" {
+		return Tokens{}, fmt.Errorf("the provider redirected to %s", loc)
+	}
 	conf := oauth2.Config{ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: c.RedirectURIs[0],
 		Endpoint: oauth2.Endpoint{TokenURL: p.Issuer + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}}
 	tok, err := conf.Exchange(context.Background(), code)
 	if err != nil {
-		t.Fatalf("token endpoint: %v", err)
+		return Tokens{}, fmt.Errorf("token endpoint: %w", err)
 	}
 	id, _ := tok.Extra("id_token").(string)
-	return Tokens{Access: tok.AccessToken, ID: id}
-}
-
-// Code signs the user in at the provider's login page for client and
-// returns the authorization code the provider sends to the redirect URI
-// (not followed). nonce and PKCE are left out when empty.
-func (p *Provider) Code(t testing.TB, c Client, username, password, state, nonce string) string {
-	t.Helper()
-	q := url.Values{"client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]}, "response_type": {"code"},
-		"scope": {"openid profile email"}, "state": {state}}
-	if nonce != "" {
-		q.Set("nonce", nonce)
-	}
-	loc, err := p.FollowLogin(p.Issuer+"/auth?"+q.Encode(), username, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.Query().Get("state") != state || u.Query().Get("code") == "" {
-		t.Fatalf("the provider redirected to %s", loc)
-	}
-	return u.Query().Get("code")
+	return Tokens{Access: tok.AccessToken, ID: id}, nil
 }
 
 // FollowLogin takes an authorization URL (the provider's, or a relying
@@ -337,12 +354,12 @@ type signingKey struct {
 	key *rsa.PrivateKey
 }
 
-func newKey(t testing.TB) signingKey {
+func newKey() (signingKey, error) {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return signingKey{}, err
 	}
-	return signingKey{id: uuid.NewString(), key: k}
+	return signingKey{id: uuid.NewString(), key: k}, nil
 }
 
 func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
