@@ -366,3 +366,34 @@ func (l *ledger) lastSeq() uint64 {
 	}
 	return s
 }
+
+// TestSSOProviderDownAtStart: a dashboard whose provider has never been
+// reached still shows the button; pressing it explains, and local tokens
+// sign in as ever.
+func TestSSOProviderDownAtStart(t *testing.T) {
+	l := newLedgerWith(t, func(base string, now func() time.Time) (*api.OIDC, bool) {
+		op := oidctest.Start(t, "127.0.0.1", []oidctest.Client{dashboardClient(base)}, oidctest.People)
+		op.Stop()
+		c := dashboardClient(base)
+		o, err := api.NewOIDC(api.OIDCConfig{Issuer: op.Issuer, ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: c.RedirectURIs[0], Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); o.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return o, false
+	})
+	form := l.mustPage(200, "/signin", "")
+	if form.byID("signin-sso") == nil || form.byID("signin-form") == nil {
+		t.Fatalf("sign-in page:\n%s", excerpt(form.Body))
+	}
+	p := newVisitor(t, l).get(l.url + "/signin/oidc")
+	if p.Status != http.StatusServiceUnavailable || !strings.Contains(p.text(t, "signin-error"), "cannot be reached yet") {
+		t.Errorf("sign-in with the provider down: %d %s", p.Status, excerpt(p.Body))
+	}
+	if r := l.postForm("/signin", "", url.Values{"token": {l.opdc()}, "next": {"/units"}}); r.Status != http.StatusSeeOther {
+		t.Errorf("local token sign-in: %d", r.Status)
+	}
+}
