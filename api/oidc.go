@@ -46,8 +46,9 @@ import (
 
 // OIDCConfig configures single sign-on.
 type OIDCConfig struct {
-	// Issuer is the provider's issuer URL; its discovery document is at
-	// Issuer + "/.well-known/openid-configuration".
+	// Issuer is the provider's issuer URL exactly as its discovery
+	// document and tokens give it (a trailing slash matters); the document
+	// is at Issuer + "/.well-known/openid-configuration".
 	Issuer string
 	// ClientID and ClientSecret are the dashboard's registration at the
 	// provider (a confidential client using the authorization code flow).
@@ -545,13 +546,13 @@ func tokenIssuerOf(raw string) string {
 // bearer verifies a bearer token of either kind. It is the authenticate
 // middleware's one call, and the dashboard's for a pasted token.
 func (s *Server) bearer(ctx context.Context, raw string) (Principal, error) {
-	return VerifyBearer(ctx, raw, s.key, s.oidc, !s.noLocalTokens, s.now())
+	return verifyBearer(ctx, raw, s.key, s.oidc, !s.noLocalTokens, s.now())
 }
 
-// VerifyBearer checks a bearer token: a local token (issuer kpiledger,
+// verifyBearer checks a bearer token: a local token (issuer kpiledger,
 // HS256 with key) when local tokens are on, or the provider's access token
 // when o is configured. A token from any other issuer is refused by name.
-func VerifyBearer(ctx context.Context, raw string, key []byte, o *OIDC, local bool, now time.Time) (Principal, error) {
+func verifyBearer(ctx context.Context, raw string, key []byte, o *OIDC, local bool, now time.Time) (Principal, error) {
 	iss := tokenIssuerOf(raw)
 	switch {
 	case o != nil && iss == o.cfg.Issuer:

@@ -1,5 +1,7 @@
 package api
 
+import "strings"
+
 // The OpenAPI document's security schemes, kept apart from openapi.go: the
 // ledger's own tokens (bearerAuth, unless --local-tokens=false) and, with
 // single sign-on, the identity provider's access tokens (oidc). A /v1 call
@@ -14,7 +16,7 @@ func (s *Server) securitySchemes() map[string]any {
 	}
 	if s.oidc != nil {
 		c := s.oidc.Config()
-		out["oidc"] = map[string]any{"type": "openIdConnect", "openIdConnectUrl": c.Issuer + "/.well-known/openid-configuration",
+		out["oidc"] = map[string]any{"type": "openIdConnect", "openIdConnectUrl": strings.TrimSuffix(c.Issuer, "/") + "/.well-known/openid-configuration",
 			"description": "An access token (JWT) from the identity provider, sent as Authorization: Bearer <token>, for audience " + c.Audience +
 				". The role comes from its " + c.Claim + " claim: " + c.Prefix + "opdc, " + c.Prefix + "auditor or " + c.Prefix + "unit:<unit code>."}
 	}

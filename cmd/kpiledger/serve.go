@@ -91,7 +91,7 @@ func (c ssoFlags) oidc(log *slog.Logger) (*api.OIDC, error) {
 			scopes = append(scopes, s)
 		}
 	}
-	return api.NewOIDC(api.OIDCConfig{Issuer: strings.TrimSuffix(c.Issuer, "/"), ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+	return api.NewOIDC(api.OIDCConfig{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: c.RedirectURL, Scopes: scopes, Audience: c.Audience, Claim: c.Claim, Prefix: c.Prefix, ClockSkew: c.ClockSkew,
 		Name: c.Name, Log: log})
 }
