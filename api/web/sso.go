@@ -51,6 +51,9 @@ const (
 	// local-token session holds the token itself, which starts "eyJ").
 	sealedPrefix = "s1."
 	flowTTL      = 10 * time.Minute
+	// maxCookie keeps the session cookie, with its name and attributes,
+	// under the 4096 bytes every browser stores.
+	maxCookie = 3800
 )
 
 // sealed is the AEAD the cookies are sealed with.
@@ -228,8 +231,16 @@ func (d *Dashboard) ssoCallback(c echo.Context) error {
 		return nil
 	}
 	p := login.Principal
-	v, err := d.seal(cookieName, ssoSession{Subject: p.Subject, Issuer: p.Issuer, Name: p.Name, Role: p.Role, Unit: p.Unit,
-		Expires: d.now().Add(d.sessionTTL).Unix(), IDToken: login.IDToken})
+	sess := ssoSession{Subject: p.Subject, Issuer: p.Issuer, Name: p.Name, Role: p.Role, Unit: p.Unit,
+		Expires: d.now().Add(d.sessionTTL).Unix(), IDToken: login.IDToken}
+	v, err := d.seal(cookieName, sess)
+	if err == nil && len(v) > maxCookie {
+		// An ID token with many groups can outgrow a cookie (browsers keep
+		// about 4 KB); the session does without it, and the provider's
+		// logout is then asked with the client id alone.
+		sess.IDToken = ""
+		v, err = d.seal(cookieName, sess)
+	}
 	if err != nil {
 		return err
 	}

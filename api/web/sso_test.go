@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -30,10 +31,16 @@ func dashboardClient(base string) oidctest.Client {
 // provider on the loopback host named (127.0.0.1 or localhost).
 func newSSOLedger(t *testing.T, host string, noLocal bool) (*ledger, *oidctest.Provider) {
 	t.Helper()
+	return newSSOLedgerFor(t, host, noLocal, oidctest.People)
+}
+
+// newSSOLedgerFor is newSSOLedger with the provider's people given.
+func newSSOLedgerFor(t *testing.T, host string, noLocal bool, people []oidctest.User) (*ledger, *oidctest.Provider) {
+	t.Helper()
 	var op *oidctest.Provider
 	l := newLedgerWith(t, func(base string, now func() time.Time) (*api.OIDC, bool) {
 		c := dashboardClient(base)
-		op = oidctest.Start(t, host, []oidctest.Client{c}, oidctest.People)
+		op = oidctest.Start(t, host, []oidctest.Client{c}, people)
 		o, err := api.NewOIDC(api.OIDCConfig{Issuer: op.Issuer, ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: c.RedirectURIs[0],
 			Name: "ThaiID", Now: now, RetryMax: 200 * time.Millisecond})
 		if err != nil {
@@ -100,7 +107,9 @@ func (v *visitor) startSignIn(next string) string {
 // callback address the provider sends the browser back to.
 func (v *visitor) atProvider(op *oidctest.Provider, authURL, username string) string {
 	v.t.Helper()
-	cb, err := op.FollowLogin(authURL, username, oidctest.Person(username).Password)
+	// Every test person's password is "pw-" and the name before the @.
+	name, _, _ := strings.Cut(username, "@")
+	cb, err := op.FollowLogin(authURL, username, "pw-"+name)
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -395,5 +404,40 @@ func TestSSOProviderDownAtStart(t *testing.T) {
 	}
 	if r := l.postForm("/signin", "", url.Values{"token": {l.opdc()}, "next": {"/units"}}); r.Status != http.StatusSeeOther {
 		t.Errorf("local token sign-in: %d", r.Status)
+	}
+}
+
+// TestSSOManyGroups: a person in hundreds of groups has an ID token too big
+// for a cookie; the session still fits, and sign-out still offers the
+// provider's logout (by client id, without the token as a hint).
+func TestSSOManyGroups(t *testing.T) {
+	groups := []string{"kpiledger:auditor"}
+	for i := range 300 {
+		groups = append(groups, fmt.Sprintf("department-of-everything/team-%03d", i))
+	}
+	people := []oidctest.User{{ID: "many-1", Username: "many@example.go.th", Password: "pw-many", Name: "หลาย กลุ่ม", Email: "many@example.go.th", Groups: groups}}
+	l, op := newSSOLedgerFor(t, "127.0.0.1", false, people)
+	v := newVisitor(t, l)
+	cb := v.atProvider(op, v.startSignIn("/units"), "many@example.go.th")
+	p := v.get(cb)
+	var set string
+	for _, sc := range p.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "kpiledger_session=") {
+			set = sc
+		}
+	}
+	if p.Status != 200 || set == "" || len(set) > 4096 {
+		t.Fatalf("callback: %d, Set-Cookie of %d bytes", p.Status, len(set))
+	}
+	ck := v.cookie("kpiledger_session", "/").Value
+	l.mustPage(200, "/units/TH-50/years/2563/audit", ck)
+	out := l.postForm("/signout", ck, nil)
+	link := out.byID("provider-logout")
+	if link == nil {
+		t.Fatalf("no provider logout:\n%s", excerpt(out.Body))
+	}
+	logout, _ := url.Parse(attr(link, "href"))
+	if logout.Query().Get("id_token_hint") != "" || logout.Query().Get("client_id") != "kpiledger-dashboard" {
+		t.Errorf("logout link: %s", logout)
 	}
 }
