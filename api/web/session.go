@@ -12,7 +12,9 @@ import (
 	"github.com/opdc/kpiledger/api"
 )
 
-// The session is the reader's bearer token itself, kept in a cookie:
+// A session signed in with a local token is the reader's bearer token
+// itself, kept in a cookie; one signed in through the identity provider is
+// a sealed value in the same cookie (sso.go). Either way the cookie is:
 //
 //   - HttpOnly, so no script (there is none, but a future one or an injected
 //     one) can read the token;
