@@ -562,6 +562,13 @@ func verifyBearer(ctx context.Context, raw string, key []byte, o *OIDC, local bo
 			return Principal{}, errLocalOff
 		}
 		return ParseToken(key, raw, now)
+	case iss == "":
+		// Not a JWT at all, or one without an issuer: the local parser
+		// says what is wrong with it, or the provider is named.
+		if local {
+			return ParseToken(key, raw, now)
+		}
+		return Principal{}, fmt.Errorf("the token is not a JWT issued by %s", o.cfg.Issuer)
 	}
 	accepted := o.cfg.Issuer
 	if local {

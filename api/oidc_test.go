@@ -143,6 +143,10 @@ func TestOIDCRefusals(t *testing.T) {
 		tok := op.SignIn(t, otherApp, u.Username, u.Password).Access
 		h.refused(tok, 401, "audience")
 	})
+	t.Run("not a JWT", func(t *testing.T) {
+		h.t = t
+		h.refused("not-a-token", 401, "token is malformed")
+	})
 	t.Run("forged signature", func(t *testing.T) {
 		h.t = t
 		tok := h.tokenOf("pranee@opdc.go.th")
@@ -247,6 +251,7 @@ func TestLocalTokensOff(t *testing.T) {
 	waitReady(t, h.oidc)
 	h.must(200, "GET", "/readyz", "", nil)
 	h.refused(h.opdc(), 401, "local tokens (kpiledger token) are switched off")
+	h.refused("not-a-token", 401, "the token is not a JWT issued by "+op.Issuer)
 	h.must(201, "POST", "/v1/frameworks", h.tokenOf("pranee@opdc.go.th"), fy2563Province)
 }
 
