@@ -24,11 +24,15 @@ type Principal struct {
 	Subject string
 	Role    domain.Role
 	Unit    string // for role unit: the one unit it may write for
+	// Issuer and Name are set for a person signed in through the identity
+	// provider (oidc.go): its issuer URL, and the display name or e-mail.
+	Issuer string
+	Name   string
 }
 
 // Actor is how the principal appears in events.
 func (p Principal) Actor() domain.Actor {
-	return domain.Actor{Subject: p.Subject, Role: p.Role, Unit: p.Unit}
+	return domain.Actor{Subject: p.Subject, Issuer: p.Issuer, Role: p.Role, Unit: p.Unit, Name: p.Name}
 }
 
 // claims are a token's JWT claims.
@@ -242,13 +246,15 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 			return errUnauthenticated
 		}
-		p, err := ParseTokenWithin(s.key, strings.TrimSpace(tok), s.tokenMaxTTL, s.now())
+		// Local HS256 token or the identity provider's: see oidc.go.
+		p, err := s.bearer(c.Request().Context(), strings.TrimSpace(tok))
 		if err != nil {
-			return problem(401, "invalid-token", "Invalid token", "the bearer token was refused: "+err.Error())
+			return bearerProblem(err)
 		}
 		if p.Role == domain.RoleUnit {
 			// A token for a unit the ledger does not know is refused, so
-			// it cannot be held until someone registers that unit.
+			// it cannot be held until someone registers that unit; the
+			// same holds for a unit the identity provider's groups name.
 			known := false
 			s.model.Read(func(st *projections.State) { _, known = st.Unit(p.Unit) })
 			if !known {

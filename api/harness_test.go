@@ -32,7 +32,11 @@ type harness struct {
 	signer *events.SigningKey
 }
 
-func newHarness(t testing.TB) *harness {
+func newHarness(t testing.TB) *harness { t.Helper(); return newHarnessWith(t, nil) }
+
+// newHarnessWith lets a test adjust the server's configuration (single
+// sign-on, a clock) before it starts.
+func newHarnessWith(t testing.TB, adjust func(*api.Config)) *harness {
 	t.Helper()
 	store := eventstest.NewStore(t)
 	model := projections.NewModel()
@@ -45,7 +49,11 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer}).Handler())
+	cfg := api.Config{Store: store, Model: model, TokenKey: key, Signer: signer}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv := httptest.NewServer(api.New(cfg).Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	h := &harness{t: t, url: srv.URL, store: store, model: model, key: key, signer: signer}
 	deadline := time.Now().Add(10 * time.Second)

@@ -34,7 +34,7 @@ func (s *Server) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if !r.Public {
-			op["security"] = []map[string][]string{{"bearerAuth": {}}}
+			op["security"] = s.securityRequirement() // openapi_security.go
 		}
 		if r.Body != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
@@ -62,7 +62,7 @@ func (s *Server) OpenAPI() map[string]any {
 		"paths": paths,
 		"components": map[string]any{
 			"schemas":         g.defs,
-			"securitySchemes": map[string]any{"bearerAuth": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+			"securitySchemes": s.securitySchemes(), // openapi_security.go
 			"responses": map[string]any{"Problem": map[string]any{
 				"description": "An error, as an RFC 9457 problem document",
 				"content":     map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}},

@@ -15,7 +15,13 @@ import (
 // registered routes.
 func TestRoleMatrix(t *testing.T) {
 	h := newHarness(t)
-	opdc, own, other, auditor := h.opdc(), h.officer("TH-50"), h.officer("TH-57"), h.auditor()
+	roleMatrix(t, h, h.opdc(), h.officer("TH-50"), h.officer("TH-57"), h.auditor())
+}
+
+// roleMatrix runs the matrix with one token per kind of caller; it runs for
+// local tokens here and for the identity provider's in oidc_test.go.
+func roleMatrix(t *testing.T, h *harness, opdc, own, other, auditor string) {
+	t.Helper()
 	h.must(201, "POST", "/v1/frameworks", opdc, fy2563Province)
 	ind := h.must(201, "POST", "/v1/units/TH-50/years/2563/indicators", own, indicatorBody("function", "ร้อยละของเกษตรกรที่ได้รับการรับรอง GAP", 1, 1, 2, 3))["id"].(string)
 	inn := h.must(201, "POST", "/v1/units/TH-50/years/2563/innovations", own, map[string]any{"title_th": "ตลาดออนไลน์ของชุมชน", "agency": "สำนักงานพาณิชย์จังหวัด", "kind": "service"})["id"].(string)

@@ -32,6 +32,12 @@ type Config struct {
 	// Trusted are further verifier keys whose checkpoints GET /v1/verify
 	// accepts (earlier keys, other nodes' keys); the signer's is trusted.
 	Trusted []string
+	// OIDC, when set, accepts the identity provider's access tokens beside
+	// local ones and reports the provider in /readyz (oidc.go).
+	OIDC *OIDC
+	// NoLocalTokens refuses the ledger's own HS256 tokens (serve
+	// --local-tokens=false); only the provider's are accepted then.
+	NoLocalTokens bool
 	// Extra is called with the Echo instance after the API routes are
 	// registered (the dashboard mounts itself here).
 	Extra func(e *echo.Echo)
@@ -73,6 +79,9 @@ type Server struct {
 	limiter     *writeLimiter
 	tokenMaxTTL time.Duration
 	readOnly    string
+	// oidc and noLocalTokens: see Config.
+	oidc          *OIDC
+	noLocalTokens bool
 }
 
 // route is one endpoint: registered from this table, and documented in
@@ -92,7 +101,7 @@ type route struct {
 // New builds the server and registers every route.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
-		writeWait: cfg.WriteWait, signer: cfg.Signer, views: newViewCache()}
+		writeWait: cfg.WriteWait, signer: cfg.Signer, views: newViewCache(), oidc: cfg.OIDC, noLocalTokens: cfg.NoLocalTokens}
 	if s.signer != nil {
 		s.trusted = append([]string{s.signer.VerifierKey()}, cfg.Trusted...)
 	}
@@ -249,8 +258,15 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz is green only once the read models have caught up with the log.
+// It also reports the identity provider; a provider not yet reached makes
+// it red only when local tokens are off, since then nobody can be served.
 func (s *Server) readyz(c echo.Context) error {
 	body := map[string]any{"applied_sequence": s.model.Applied()}
+	oidcDown := false
+	if s.oidc != nil {
+		st := s.oidc.Status()
+		body["oidc"], oidcDown = st, st["status"] != "ready"
+	}
 	if f := s.model.Failure(); f != nil {
 		body["status"], body["error"], body["failed_sequence"] = "stopped", f.Error(), f.Sequence
 		return c.JSON(http.StatusServiceUnavailable, body)
@@ -263,6 +279,10 @@ func (s *Server) readyz(c echo.Context) error {
 		// Reads are served; the 503 tells a load balancer and the
 		// operator that writes are not.
 		body["status"], body["reason"] = "read-only", s.readOnly+": writes are refused until the node is restarted with space to write"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	if oidcDown && s.noLocalTokens {
+		body["status"] = "identity provider unreachable"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	body["status"] = "ready"

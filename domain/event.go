@@ -34,10 +34,22 @@ const (
 )
 
 // Actor is who caused an event.
+//
+// A person signed in through an OpenID Connect provider is Subject (the
+// provider's stable "sub") at Issuer (its issuer URL): the pair identifies
+// them for good, since a subject is unique only within its issuer. Name is
+// the display name or e-mail the provider gave at the time, for people
+// reading the trail; it may change later and is never used to match. The
+// ledger's own tokens (kpiledger token, the demo) and the ledger itself
+// leave Issuer and Name empty, and events recorded before single sign-on
+// have neither, so both are omitted when empty: old events keep their
+// bytes and their hashes.
 type Actor struct {
 	Subject string `json:"sub"`
+	Issuer  string `json:"iss,omitempty"`
 	Role    Role   `json:"role"`
 	Unit    string `json:"unit,omitempty"`
+	Name    string `json:"name,omitempty"`
 }
 
 // Meta is what the log records about an event besides its payload; folds

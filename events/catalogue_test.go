@@ -141,3 +141,76 @@ func TestUpcastResultReportedV1(t *testing.T) {
 		t.Error("an unknown type was accepted")
 	}
 }
+
+// TestActorFromProviderGolden pins an event recorded for a person signed in
+// by single sign-on: the actor's issuer and display name sit beside the
+// subject in the JSON and are covered by the hash. The golden files above,
+// whose actors have neither, keep their bytes and their hashes.
+func TestActorFromProviderGolden(t *testing.T) {
+	at := time.Date(2020, 9, 30, 17, 0, 0, 123456789, time.UTC)
+	c := catalogue()[events.TypeResultReported]
+	env, err := events.NewEnvelope(c.ev, c.agg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ID, env.CommandID, env.CorrelationID = "0190a3c0-0000-7000-8000-0000000000ff", "cmd-1", "corr-1"
+	env.OccurredAt, env.RecordedAt = at, at
+	env.Actor = domain.Actor{Subject: "8f1c2a7e-5b0d-4e55-9c1a-2d3e4f5a6b7c", Issuer: "https://sso.example.go.th/realms/opdc",
+		Role: domain.RoleUnit, Unit: "TH-50", Name: "สมชาย ใจดี <somchai@chiangmai.go.th>"}
+	env.Seal()
+	got, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "golden", "actor.oidc.json")
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./events -run Golden -update to create it)", err)
+	}
+	if string(want) != string(got)+"\n" {
+		t.Fatalf("JSON changed:\n%s\nwant:\n%s", got, want)
+	}
+	var back events.Envelope
+	if err := json.Unmarshal(want, &back); err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, back.Data); err != nil {
+		t.Fatal(err)
+	}
+	back.Data = compact.Bytes()
+	if err := back.CheckHash(); err != nil {
+		t.Fatal(err)
+	}
+	if back.Actor != env.Actor {
+		t.Fatalf("actor decoded as %+v, want %+v", back.Actor, env.Actor)
+	}
+	// Issuer and name are under the hash: a trail cannot be re-attributed
+	// to another provider or person without breaking it.
+	for _, change := range []func(*events.Envelope){
+		func(e *events.Envelope) { e.Actor.Issuer = "https://evil.example" },
+		func(e *events.Envelope) { e.Actor.Issuer = "" },
+		func(e *events.Envelope) { e.Actor.Name = "someone else" },
+		func(e *events.Envelope) { e.Actor.Name = "" },
+	} {
+		e := back
+		change(&e)
+		if e.CheckHash() == nil {
+			t.Errorf("actor changed to %+v and the hash still holds", e.Actor)
+		}
+	}
+	// An event without them hashes as before single sign-on.
+	old := back
+	old.Actor = domain.Actor{Subject: "somchai", Role: domain.RoleUnit, Unit: "TH-50"}
+	old.Seal()
+	withEmpty := old
+	withEmpty.Actor.Issuer, withEmpty.Actor.Name = "", ""
+	if withEmpty.ComputeHash() != old.Hash {
+		t.Error("empty issuer and name changed the hash")
+	}
+}

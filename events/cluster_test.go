@@ -7,9 +7,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
 )
+
+// ssoOfficer is an officer signed in through an identity provider: the
+// actor's issuer and display name travel with the event through the
+// cluster, under its hash.
+var ssoOfficer = domain.Actor{Subject: "8f1c2a7e-0004", Issuer: "https://sso.example.go.th/realms/opdc", Role: domain.RoleUnit,
+	Unit: "TH-57", Name: "มาลี เชียงราย <malee@chiangrai.go.th>"}
+
+// actorOf alternates a local-token officer and an SSO one.
+func actorOf(i int) domain.Actor {
+	if i%2 == 1 {
+		return ssoOfficer
+	}
+	return officer
+}
 
 // TestClusterReplicasThree runs the store on a three-node JetStream cluster
 // in this process: conflicts on a replicated stream are still conflicts
@@ -54,7 +69,7 @@ func TestClusterReplicasThree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			env.Actor, env.CommandID = officer, cmd
+			env.Actor, env.CommandID = actorOf(i), cmd
 			res, err := st.Append(actx, env, retry.LastSeq)
 			cancel()
 			if err == nil {
@@ -77,6 +92,13 @@ func TestClusterReplicasThree(t *testing.T) {
 	seen := map[string]int{}
 	err := st2.Read(ctx, events.ReadOptions{Filters: []string{events.UnitYearFilter("TH-57", 2565)}}, func(e *events.Envelope) error {
 		seen[e.CommandID]++
+		var i int
+		if _, err := fmt.Sscanf(e.CommandID, "cmd-%d", &i); err == nil && e.Actor != actorOf(i) {
+			t.Errorf("%s read back with actor %+v, appended with %+v", e.CommandID, e.Actor, actorOf(i))
+		}
+		if err := e.CheckHash(); err != nil {
+			t.Error(err)
+		}
 		if want, ok := acked[e.CommandID]; ok && want != e.Sequence {
 			t.Errorf("%s acknowledged at %d but stored at %d", e.CommandID, want, e.Sequence)
 		}

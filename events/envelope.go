@@ -68,6 +68,15 @@ func (e *Envelope) ComputeHash() string {
 	b = appendLP(b, "actor.sub", e.Actor.Subject)
 	b = appendLP(b, "actor.role", e.Actor.Role)
 	b = appendLP(b, "actor.unit", e.Actor.Unit)
+	// Added with single sign-on, and hashed only when present so that every
+	// earlier event keeps its hash. Each field carries its name, so leaving
+	// one out cannot make two different envelopes encode alike.
+	if e.Actor.Issuer != "" {
+		b = appendLP(b, "actor.iss", e.Actor.Issuer)
+	}
+	if e.Actor.Name != "" {
+		b = appendLP(b, "actor.name", e.Actor.Name)
+	}
 	b = appendLP(b, "command_id", e.CommandID)
 	b = appendLP(b, "correlation_id", e.CorrelationID)
 	b = appendLP(b, "request_hash", e.RequestHash)

@@ -110,6 +110,10 @@ func (s *jsonScan) actor(a *domain.Actor) bool {
 			return ok
 		case "unit":
 			return s.word(&a.Unit)
+		case "iss":
+			return s.word(&a.Issuer)
+		case "name":
+			return s.word(&a.Name)
 		}
 		return false
 	})
@@ -542,11 +546,19 @@ func appendEnvelope(dst []byte, e *Envelope) ([]byte, bool) {
 	b = e.RecordedAt.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","actor":{"sub":`...)
 	b = appendJSONString(b, e.Actor.Subject)
+	if e.Actor.Issuer != "" {
+		b = append(b, `,"iss":`...)
+		b = appendJSONString(b, e.Actor.Issuer)
+	}
 	b = append(b, `,"role":`...)
 	b = appendJSONString(b, string(e.Actor.Role))
 	if e.Actor.Unit != "" {
 		b = append(b, `,"unit":`...)
 		b = appendJSONString(b, e.Actor.Unit)
+	}
+	if e.Actor.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, e.Actor.Name)
 	}
 	b = append(b, `},"command_id":`...)
 	b = appendJSONString(b, e.CommandID)
@@ -578,7 +590,7 @@ func appendEnvelope(dst []byte, e *Envelope) ([]byte, bool) {
 // marshalEnvelope is json.Marshal(e), without reflection when it can be.
 func marshalEnvelope(e *Envelope) ([]byte, error) {
 	size := 400 + len(e.ID) + len(e.Type) + len(e.AggregateKind) + len(e.AggregateID) + len(e.Unit) + len(e.Actor.Subject) +
-		len(e.Actor.Role) + len(e.Actor.Unit) + len(e.CommandID) + len(e.CorrelationID) + len(e.RequestHash) + len(e.Data) + len(e.PrevHash) + len(e.Hash)
+		len(e.Actor.Issuer) + len(e.Actor.Name) + len(e.Actor.Role) + len(e.Actor.Unit) + len(e.CommandID) + len(e.CorrelationID) + len(e.RequestHash) + len(e.Data) + len(e.PrevHash) + len(e.Hash)
 	if b, ok := appendEnvelope(make([]byte, 0, size), e); ok {
 		return b, nil
 	}

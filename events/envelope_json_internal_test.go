@@ -33,6 +33,10 @@ func codecEnvelopes(t *testing.T) []*Envelope {
 		e.ID, e.CommandID, e.CorrelationID = "0190a3c0-0000-7000-8000-0000000000ff", s, s
 		e.OccurredAt, e.RecordedAt = at, at.Add(time.Duration(i)*time.Second)
 		e.Actor = domain.Actor{Subject: s, Role: domain.RoleUnit, Unit: "TH-50"}
+		if i%3 == 1 {
+			// A person signed in by single sign-on: issuer and display name.
+			e.Actor.Issuer, e.Actor.Name = "https://sso.example.go.th/realms/"+s, "สมชาย ใจดี "+s
+		}
 		if i%2 == 0 {
 			e.Unit, e.FiscalYear, e.Actor.Unit = "", 0, ""
 			e.RequestHash = "abc"
@@ -149,7 +153,7 @@ func FuzzAppendEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string, data []byte, nanos int64) {
 		at := time.Unix(0, nanos).UTC()
 		e := &Envelope{ID: a, Type: b, AggregateKind: a, AggregateID: b, Unit: a, FiscalYear: len(a), OccurredAt: at, RecordedAt: at,
-			Actor: domain.Actor{Subject: a, Role: domain.Role(b), Unit: b}, CommandID: b, CorrelationID: a, RequestHash: b,
+			Actor: domain.Actor{Subject: a, Issuer: b, Role: domain.Role(b), Unit: b, Name: a}, CommandID: b, CorrelationID: a, RequestHash: b,
 			Data: data, PrevHash: a, Hash: b, Sequence: uint64(len(b))}
 		got, ok := appendEnvelope(nil, e)
 		if !ok {

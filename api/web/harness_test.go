@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,6 +38,7 @@ type ledger struct {
 	model *projections.Model
 	key   []byte
 	clock *heldClock
+	oidc  *api.OIDC // nil without single sign-on
 }
 
 // heldClock is the ledger's clock: real time until held at an instant.
@@ -60,7 +62,15 @@ func (c *heldClock) hold(t time.Time) {
 	c.at = t
 }
 
-func newLedger(t testing.TB) *ledger {
+func newLedger(t testing.TB) *ledger { t.Helper(); return newLedgerWith(t, nil) }
+
+// ssoSetup builds single sign-on for a ledger about to serve at base, with
+// the ledger's clock; it returns the provider and whether local tokens are
+// off.
+type ssoSetup func(base string, now func() time.Time) (*api.OIDC, bool)
+
+// newLedgerWith is newLedger with single sign-on (sso.go) when sso is set.
+func newLedgerWith(t testing.TB, sso ssoSetup) *ledger {
 	t.Helper()
 	clk := &heldClock{}
 	store := eventstest.NewStore(t, events.WithClock(clk.Now))
@@ -74,12 +84,28 @@ func newLedger(t testing.TB) *ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The address is known before the server is built: the provider's
+	// redirect URL names it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := web.Config{Store: store, Model: model, TokenKey: key}
+	var o *api.OIDC
+	noLocal := false
+	if sso != nil {
+		o, noLocal = sso("http://"+ln.Addr().String(), clk.Now)
+		wc.OIDC, wc.NoLocalTokens, wc.Now = o, noLocal, clk.Now
+	}
 	// WriteRate -1: the demo data is loaded through this server, thousands
 	// of writes per principal, as serve --demo loads with the limit lifted.
-	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer, WriteRate: -1,
-		Extra: web.Mount(web.Config{Store: store, Model: model, TokenKey: key})}).Handler())
+	srv := httptest.NewUnstartedServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer, WriteRate: -1,
+		OIDC: o, NoLocalTokens: noLocal, Extra: web.Mount(wc)}).Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	l := &ledger{t: t, url: srv.URL, store: store, model: model, key: key, clock: clk}
+	l := &ledger{t: t, url: srv.URL, store: store, model: model, key: key, clock: clk, oidc: o}
 	deadline := time.Now().Add(10 * time.Second)
 	for !model.Ready() {
 		if time.Now().After(deadline) {

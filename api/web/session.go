@@ -12,7 +12,9 @@ import (
 	"github.com/opdc/kpiledger/api"
 )
 
-// The session is the reader's bearer token itself, kept in a cookie:
+// A session signed in with a local token is the reader's bearer token
+// itself, kept in a cookie; one signed in through the identity provider is
+// a sealed value in the same cookie (sso.go). Either way the cookie is:
 //
 //   - HttpOnly, so no script (there is none, but a future one or an injected
 //     one) can read the token;
@@ -37,7 +39,10 @@ const maxSigninBody = 16 << 10
 // session is a signed-in reader.
 type session struct {
 	P     api.Principal
-	token string
+	token string // a local-token session's token
+	// idToken is a single sign-on session's ID token (sso.go), the hint
+	// for the provider's logout.
+	idToken string
 }
 
 var errNoSession = errors.New("not signed in")
@@ -48,6 +53,12 @@ func (d *Dashboard) session(c echo.Context) (*session, error) {
 	ck, err := c.Cookie(cookieName)
 	if err != nil || ck.Value == "" {
 		return nil, errNoSession
+	}
+	if strings.HasPrefix(ck.Value, sealedPrefix) {
+		return d.ssoSessionOf(ck.Value)
+	}
+	if d.noLocal {
+		return nil, errors.New("local tokens are switched off on this server")
 	}
 	p, err := api.ParseToken(d.key, ck.Value, d.now())
 	if err != nil {
@@ -81,16 +92,38 @@ type signinPage struct {
 	Notice      string
 	Error       string
 	ErrorDetail string
+	// SSO names the identity provider when single sign-on is on; SSOStart
+	// is where its button leads. Local says whether the token form shows.
+	SSO      string
+	SSOStart string
+	Local    bool
+}
+
+// newSigninPage is the sign-in page with what this server offers.
+func (d *Dashboard) newSigninPage(s *session, next string) signinPage {
+	pg := signinPage{layout: newLayout(s, "เข้าสู่ระบบ", "signin"), Next: next, Local: !d.noLocal}
+	if d.oidc != nil {
+		pg.SSO = d.oidc.Config().Name
+		pg.SSOStart = "/signin/oidc?" + url.Values{"next": {next}}.Encode()
+	}
+	return pg
+}
+
+// renderSignin shows the sign-in page with an error.
+func (d *Dashboard) renderSignin(c echo.Context, status int, next, msg, detail string) {
+	pg := d.newSigninPage(nil, safeNext(next))
+	pg.Error, pg.ErrorDetail = msg, detail
+	d.render(c, status, "signin", pg)
 }
 
 // signinForm: GET /signin.
 func (d *Dashboard) signinForm(c echo.Context) error {
 	setSecurityHeaders(c)
 	s, _ := d.session(c)
-	pg := signinPage{layout: newLayout(s, "เข้าสู่ระบบ", "signin"), Next: safeNext(c.QueryParam("next"))}
+	pg := d.newSigninPage(s, safeNext(c.QueryParam("next")))
 	switch {
 	case c.QueryParam("reason") == "expired":
-		pg.Notice = "โทเค็นที่ใช้อยู่หมดอายุหรือใช้ไม่ได้แล้ว กรุณาเข้าสู่ระบบใหม่ (your token expired or was refused; sign in again)"
+		pg.Notice = "การเข้าสู่ระบบครั้งก่อนหมดอายุหรือใช้ไม่ได้แล้ว กรุณาเข้าสู่ระบบใหม่ (your token or session expired or was refused; sign in again)"
 	case c.QueryParam("signed_out") != "":
 		pg.Notice = "ออกจากระบบแล้ว (signed out)"
 	}
@@ -102,6 +135,11 @@ func (d *Dashboard) signinForm(c echo.Context) error {
 func (d *Dashboard) signin(c echo.Context) error {
 	setSecurityHeaders(c)
 	r := c.Request()
+	if d.noLocal {
+		d.renderSignin(c, http.StatusForbidden, "", "เซิร์ฟเวอร์นี้ไม่รับโทเค็นภายใน (local tokens are switched off on this server)",
+			"sign in through the identity provider")
+		return nil
+	}
 	if err := d.cop.Check(r); err != nil {
 		d.renderError(c, nil, forbiddenf("คำขอเข้าสู่ระบบมาจากเว็บไซต์อื่น จึงถูกปฏิเสธ (cross-origin sign-in refused: %v)", err))
 		return nil
@@ -118,14 +156,12 @@ func (d *Dashboard) signin(c echo.Context) error {
 		tok = strings.TrimSpace(rest)
 	}
 	if tok == "" {
-		d.render(c, http.StatusBadRequest, "signin", signinPage{layout: newLayout(nil, "เข้าสู่ระบบ", "signin"), Next: next,
-			Error: "กรุณาวางโทเค็น (paste a token)"})
+		d.renderSignin(c, http.StatusBadRequest, next, "กรุณาวางโทเค็น (paste a token)", "")
 		return nil
 	}
 	p, err := api.ParseToken(d.key, tok, d.now())
 	if err != nil {
-		d.render(c, http.StatusUnauthorized, "signin", signinPage{layout: newLayout(nil, "เข้าสู่ระบบ", "signin"), Next: next,
-			Error: "โทเค็นนี้ใช้ไม่ได้ (the token was refused)", ErrorDetail: err.Error()})
+		d.renderSignin(c, http.StatusUnauthorized, next, "โทเค็นนี้ใช้ไม่ได้ (the token was refused)", err.Error())
 		return nil
 	}
 	c.SetCookie(&http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -141,7 +177,11 @@ func (d *Dashboard) signout(c echo.Context) error {
 		d.renderError(c, nil, forbiddenf("คำขอออกจากระบบมาจากเว็บไซต์อื่น จึงถูกปฏิเสธ (cross-origin sign-out refused: %v)", err))
 		return nil
 	}
+	s, _ := d.session(c)
 	clearCookie(c)
+	if d.signedOut(c, s) {
+		return nil
+	}
 	return c.Redirect(http.StatusSeeOther, "/signin?signed_out=1")
 }
 

@@ -25,7 +25,7 @@ var assetFS embed.FS
 
 // pageNames are the templates that render a whole page; each is parsed with
 // the shared frame (base.html) and partials (parts.html).
-var pageNames = []string{"error", "signin", "units", "scorecard", "unit", "series", "compare", "audit"}
+var pageNames = []string{"error", "signin", "signedin", "signedout", "units", "scorecard", "unit", "series", "compare", "audit"}
 
 // pages holds every page, parsed once at start: the templates are part of
 // the binary, so a parse error is a defect any test catches.

@@ -16,6 +16,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,13 @@ type Config struct {
 	// Now is the clock tokens are checked against (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// OIDC, when set, offers "Sign in with <provider>" (sso.go).
+	OIDC *api.OIDC
+	// NoLocalTokens hides the token-paste form and refuses sessions
+	// holding a local token (serve --local-tokens=false).
+	NoLocalTokens bool
+	// SessionTTL bounds a single sign-on session (default 8 hours).
+	SessionTTL time.Duration
 }
 
 // Dashboard serves the pages. Build it with New and register it on the
@@ -58,12 +66,21 @@ type Dashboard struct {
 	// echo is the instance the dashboard is mounted on: the export
 	// download is answered by the API's own handler through it.
 	echo *echo.Echo
+	// Single sign-on (sso.go).
+	oidc       *api.OIDC
+	noLocal    bool
+	sessionTTL time.Duration
+	aead       cipher.AEAD // seals the session and flow cookies
 }
 
 // New builds a dashboard.
 func New(cfg Config) *Dashboard {
 	d := &Dashboard{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
-		cop: http.NewCrossOriginProtection()}
+		cop: http.NewCrossOriginProtection(), oidc: cfg.OIDC, noLocal: cfg.NoLocalTokens, sessionTTL: cfg.SessionTTL,
+		aead: sealer(cfg.TokenKey)}
+	if d.sessionTTL <= 0 {
+		d.sessionTTL = 8 * time.Hour
+	}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -91,6 +108,8 @@ func (d *Dashboard) Register(e *echo.Echo) {
 	e.GET("/signin", d.signinForm)
 	e.POST("/signin", d.signin)
 	e.POST("/signout", d.signout)
+	e.GET("/signin/oidc", d.ssoStart)
+	e.GET(api.CallbackPath, d.ssoCallback)
 	e.GET("/assets/*", serveAsset)
 
 	e.GET("/units", d.page(d.units))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,11 +49,63 @@ type serveConfig struct {
 	// WriteRate and WriteBurst bound each principal's writes.
 	WriteRate  float64
 	WriteBurst int
+	// SSO is single sign-on (README "Single sign-on").
+	SSO ssoFlags
+}
+
+// ssoFlags are the single sign-on settings (README "Single sign-on").
+type ssoFlags struct {
+	Issuer, ClientID, ClientSecret, RedirectURL string
+	Scopes, Audience, Claim, Prefix, Name       string
+	ClockSkew, SessionTTL                       time.Duration
+	LocalTokens                                 bool
+}
+
+// addSSOFlags registers the single sign-on flags, each with its variable.
+func addSSOFlags(fs *flag.FlagSet, getenv func(string) string, c *ssoFlags) {
+	fs.StringVar(&c.Issuer, "oidc-issuer", envOr(getenv, "KPILEDGER_OIDC_ISSUER", ""), "single sign-on: the OpenID Connect provider's issuer URL, e.g. https://sso.example.go.th/realms/opdc; empty for none (env KPILEDGER_OIDC_ISSUER)")
+	fs.StringVar(&c.ClientID, "oidc-client-id", envOr(getenv, "KPILEDGER_OIDC_CLIENT_ID", ""), "single sign-on: the dashboard's client id at the provider (env KPILEDGER_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.ClientSecret, "oidc-client-secret", envOr(getenv, "KPILEDGER_OIDC_CLIENT_SECRET", ""), "single sign-on: the client secret; prefer the environment, which ps does not show (env KPILEDGER_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.RedirectURL, "oidc-redirect-url", envOr(getenv, "KPILEDGER_OIDC_REDIRECT_URL", ""), "single sign-on: the callback registered at the provider, https://<this host>"+api.CallbackPath+" (env KPILEDGER_OIDC_REDIRECT_URL)")
+	fs.StringVar(&c.Scopes, "oidc-scopes", envOr(getenv, "KPILEDGER_OIDC_SCOPES", "openid,profile,email"), "single sign-on: scopes asked for at sign-in, comma-separated (env KPILEDGER_OIDC_SCOPES)")
+	fs.StringVar(&c.Audience, "oidc-audience", envOr(getenv, "KPILEDGER_OIDC_AUDIENCE", ""), "single sign-on: the audience the provider's access tokens must name for the API; default the client id (env KPILEDGER_OIDC_AUDIENCE)")
+	fs.StringVar(&c.Claim, "oidc-role-claim", envOr(getenv, "KPILEDGER_OIDC_ROLE_CLAIM", "groups"), "single sign-on: the claim holding roles and units, or a dotted path such as realm_access.roles (env KPILEDGER_OIDC_ROLE_CLAIM)")
+	fs.StringVar(&c.Prefix, "oidc-role-prefix", envOr(getenv, "KPILEDGER_OIDC_ROLE_PREFIX", "kpiledger:"), "single sign-on: the prefix of the claim's values that map to roles: <prefix>opdc, <prefix>auditor, <prefix>unit:TH-50 (env KPILEDGER_OIDC_ROLE_PREFIX)")
+	fs.StringVar(&c.Name, "oidc-name", envOr(getenv, "KPILEDGER_OIDC_NAME", ""), "single sign-on: the provider's name on the \"Sign in with …\" button; default the issuer's host (env KPILEDGER_OIDC_NAME)")
+	fs.DurationVar(&c.ClockSkew, "oidc-clock-skew", envDuration(getenv, "KPILEDGER_OIDC_CLOCK_SKEW", time.Minute), "single sign-on: how far the provider's clock may be off when token expiry is checked (env KPILEDGER_OIDC_CLOCK_SKEW)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", envDuration(getenv, "KPILEDGER_SESSION_TTL", 8*time.Hour), "single sign-on: how long a dashboard sign-in lasts before the provider is asked again (env KPILEDGER_SESSION_TTL)")
+	fs.BoolVar(&c.LocalTokens, "local-tokens", envBool(getenv, "KPILEDGER_LOCAL_TOKENS", true), "accept the ledger's own tokens (kpiledger token) beside the provider's; false needs --oidc-issuer (env KPILEDGER_LOCAL_TOKENS)")
+}
+
+func envBool(getenv func(string) string, key string, def bool) bool {
+	if v, err := strconv.ParseBool(strings.TrimSpace(getenv(key))); err == nil {
+		return v
+	}
+	return def
+}
+
+// oidc builds the provider from the flags; nil when single sign-on is off.
+func (c ssoFlags) oidc(log *slog.Logger) (*api.OIDC, error) {
+	if c.Issuer == "" {
+		if !c.LocalTokens {
+			return nil, errors.New("--local-tokens=false needs single sign-on (--oidc-issuer): nobody could sign in")
+		}
+		return nil, nil
+	}
+	var scopes []string
+	for _, s := range strings.Split(c.Scopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			scopes = append(scopes, s)
+		}
+	}
+	return api.NewOIDC(api.OIDCConfig{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+		RedirectURL: c.RedirectURL, Scopes: scopes, Audience: c.Audience, Claim: c.Claim, Prefix: c.Prefix, ClockSkew: c.ClockSkew,
+		Name: c.Name, Log: log})
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
 	var c serveConfig
-	fs := newFlags("serve [flags]", "Runs the ledger: an embedded NATS server with JetStream storing under --data-dir\n(or an existing NATS cluster with --nats-url), and the HTTP API on --http-addr.\nSIGINT/SIGTERM drain HTTP, checkpoint the read models and stop NATS cleanly.", stderr)
+	fs := newFlags("serve [flags]", "Runs the ledger: an embedded NATS server with JetStream storing under --data-dir\n(or an existing NATS cluster with --nats-url), and the HTTP API on --http-addr.\nSIGINT/SIGTERM drain HTTP, checkpoint the read models and stop NATS cleanly.\nSingle sign-on: the --oidc-* flags let people sign in to the dashboard through an\nOpenID Connect provider and programs call the API with its access tokens; roles\nand units come from the --oidc-role-claim (README \"Single sign-on\").", stderr)
 	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "KPILEDGER_DATA_DIR", "./data"), "data directory: JetStream files, token key, checkpoint key (env KPILEDGER_DATA_DIR)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", envOr(getenv, "KPILEDGER_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env KPILEDGER_HTTP_ADDR)")
 	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, "KPILEDGER_NATS_URL", ""), "connect to this NATS cluster instead of embedding a server (env KPILEDGER_NATS_URL)")
@@ -68,8 +121,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&c.TokenMaxTTL, "token-max-ttl", envDuration(getenv, "KPILEDGER_TOKEN_MAX_TTL", api.DefaultMaxTokenTTL), "refuse tokens that live longer than this (env KPILEDGER_TOKEN_MAX_TTL)")
 	fs.Float64Var(&c.WriteRate, "write-rate", envFloat(getenv, "KPILEDGER_WRITE_RATE", 1), "each caller's sustained writes a second; beyond it and the burst, 429 (env KPILEDGER_WRITE_RATE; negative: no limit)")
 	fs.IntVar(&c.WriteBurst, "write-burst", envInt(getenv, "KPILEDGER_WRITE_BURST", 60), "how many writes a caller may make at once before --write-rate applies (env KPILEDGER_WRITE_BURST)")
+	addSSOFlags(fs, getenv, &c.SSO)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.Demo && !c.SSO.LocalTokens {
+		return c, errors.New("--demo loads its data with local tokens and prints some: it cannot run with --local-tokens=false")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve takes no arguments (got %q)", fs.Args())
@@ -127,6 +184,7 @@ type node struct {
 	listener net.Listener
 	key      []byte
 	signer   *events.SigningKey
+	oidc     *api.OIDC // nil without single sign-on
 	// clock is the store's clock with --demo, which the demo loader holds
 	// at each step's instant (nil otherwise: the store reads time.Now).
 	clock *demo.Clock
@@ -150,6 +208,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- n.runner.Run(runCtx) }()
+	if n.oidc != nil {
+		go n.oidc.Run(runCtx)
+	}
 
 	if cfg.Demo {
 		// Loaded before HTTP serves, so nobody sees a half-loaded demo; a
@@ -375,10 +436,18 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 			trusted = append(trusted, k)
 		}
 	}
+	// Single sign-on: the provider is discovered in the background (see
+	// runServe), so a provider that is down does not keep the ledger down.
+	if n.oidc, err = cfg.SSO.oidc(log); err != nil {
+		return nil, err
+	}
+	noLocal := !cfg.SSO.LocalTokens
 	// The dashboard (package web) is served by the same Echo instance under /.
 	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
 		TokenMaxTTL: cfg.TokenMaxTTL, WriteRate: cfg.WriteRate, WriteBurst: cfg.WriteBurst, ReadOnly: errText(n.full),
-		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log})})
+		OIDC: n.oidc, NoLocalTokens: noLocal,
+		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log,
+			OIDC: n.oidc, NoLocalTokens: noLocal, SessionTTL: cfg.SSO.SessionTTL})})
 	// The API's own server settings: header, body and idle deadlines, and
 	// the listener hook its Content-Length + Transfer-Encoding check needs.
 	n.http = n.api.HTTPServer()
