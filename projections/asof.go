@@ -24,6 +24,14 @@ import (
 // aggregate as a prefix of its own history, which is a state that really
 // existed, and the fold's chain check never meets a gap.
 func ScorecardAsOf(ctx context.Context, store *events.Store, st *State, unit string, fy int, asOf time.Time) (Scorecard, error) {
+	return ScorecardAsOfUnder(ctx, store, st, unit, fy, asOf, nil)
+}
+
+// ScorecardAsOfUnder is ScorecardAsOf with the results as they stood then
+// also re-scored under the framework revision under (nil: not re-scored).
+// The framework is the one named, as it is now: as_of cuts the results,
+// and the question is how those results score under that framework.
+func ScorecardAsOfUnder(ctx context.Context, store *events.Store, st *State, unit string, fy int, asOf time.Time, under *domain.FrameworkRevision) (Scorecard, error) {
 	u, ok := st.Unit(unit)
 	if !ok {
 		return Scorecard{}, fmt.Errorf("%w: unit %q", domain.ErrNotFound, unit)
@@ -41,9 +49,14 @@ func ScorecardAsOf(ctx context.Context, store *events.Store, st *State, unit str
 			return Scorecard{}, fmt.Errorf("scorecard of %s FY%d as of %s: %w", unit, fy, asOf.UTC().Format(time.RFC3339), err)
 		}
 	}
-	sc, err := buildScorecard(fresh, u, fy)
+	ys, err := scoreYear(fresh, u, fy)
 	if err != nil {
 		return Scorecard{}, fmt.Errorf("as of %s: %w", asOf.UTC().Format(time.RFC3339), err)
+	}
+	sc := ys.scorecard()
+	if under != nil {
+		rv := ys.rescoredView(under, ys.rescore(under))
+		sc.ScoreUnder = &rv
 	}
 	sc.AsOf = asOf.UTC().Format(time.RFC3339Nano)
 	return sc, nil
