@@ -60,8 +60,7 @@ type RescoredIndicator struct {
 	// Mapped is false when the framework has no component of this code.
 	Mapped bool `json:"mapped"`
 	// OwnTargets are the targets as proposed, on the own scheme's levels;
-	// Targets are the mapped ones on the framework's (shown to 6 decimals,
-	// "≈" marking a rounded one; scores use the exact values).
+	// Targets are the mapped ones on the framework's levels.
 	OwnTargets     []TargetLevel  `json:"own_targets"`
 	Targets        []MappedTarget `json:"targets"`
 	VerifiedActual domain.Number  `json:"verified_actual"`
@@ -79,11 +78,14 @@ type RescoredIndicator struct {
 	Steps []string `json:"steps"`
 }
 
-// MappedTarget is a target on one level of the framework's scheme.
+// MappedTarget is a target on one level of the framework's scheme, shown
+// to domain.TargetDecimals; Rounded marks one whose exact value (which the
+// score uses) has more decimals, such as a third.
 type MappedTarget struct {
-	Level  int    `json:"level"`
-	Label  string `json:"label"`
-	Target string `json:"target"`
+	Level   int           `json:"level"`
+	Label   string        `json:"label"`
+	Target  domain.Number `json:"target"`
+	Rounded bool          `json:"rounded,omitempty"`
 }
 
 // RescoredComponent is one of the framework's components, re-scored.
@@ -125,7 +127,8 @@ func (ys *yearScore) rescoredView(under *domain.FrameworkRevision, rs domain.Res
 			WeightedScore: ratNumber(ri.Weighted, domain.ScoreDecimals), Steps: ri.Steps,
 			Position: ratNumber(ri.Position, domain.PositionDecimals)}
 		for k, t := range ri.Targets {
-			iv.Targets = append(iv.Targets, MappedTarget{Level: k + 1, Label: f.Scheme.Levels[k].Label, Target: domain.ShowTarget(t)})
+			shown := domain.NumberFromRat(t, domain.TargetDecimals)
+			iv.Targets = append(iv.Targets, MappedTarget{Level: k + 1, Label: f.Scheme.Levels[k].Label, Target: shown, Rounded: shown.Rat().Cmp(t) != 0})
 		}
 		if ri.Score != nil {
 			iv.Score, iv.Formula = ratNumber(ri.Score.Score, domain.ScoreDecimals), ri.Score.Formula
