@@ -72,6 +72,12 @@ type MatchedIndicator struct {
 	FromScore   domain.Number `json:"from_score"`
 	ToScore     domain.Number `json:"to_score"`
 	ScoreDelta  domain.Number `json:"score_delta"`
+	// FromPosition and ToPosition place each score on its own year's
+	// scale (0 to 1); PositionDelta is to − from, which compares when the
+	// scores' scales differ.
+	FromPosition  domain.Number `json:"from_position"`
+	ToPosition    domain.Number `json:"to_position"`
+	PositionDelta domain.Number `json:"position_delta"`
 }
 
 // IndicatorRef names an indicator.
@@ -170,7 +176,7 @@ func BuildComparisonUnder(st *State, unit string, from, to int, under *domain.Fr
 		if k-1 < bySeries {
 			by = MatchedBySeries
 		}
-		c.Matched = append(c.Matched, matched(&fromItems[p[0]], &toItems[p[1]], by))
+		c.Matched = append(c.Matched, matched(&fromItems[p[0]], &toItems[p[1]], by, a.fw.Framework.Scheme, b.fw.Framework.Scheme))
 	}
 	for i, it := range fromItems {
 		if !usedFrom[i] {
@@ -194,7 +200,7 @@ func optionalYear(st *State, u domain.Unit, fy int) (*yearScore, error) {
 	return ys, err
 }
 
-func matched(x, y *itemScore, by string) MatchedIndicator {
+func matched(x, y *itemScore, by string, xs, ys domain.Scheme) MatchedIndicator {
 	m := MatchedIndicator{FromID: x.ind.ID, ToID: y.ind.ID, TitleTH: y.ind.Spec.TitleTH, FromTitleTH: x.ind.Spec.TitleTH, MatchedBy: by}
 	if by == MatchedBySeries {
 		m.SeriesID = y.ind.Spec.SeriesID
@@ -207,6 +213,9 @@ func matched(x, y *itemScore, by string) MatchedIndicator {
 	fs, ts := x.exactScore(), y.exactScore()
 	m.FromScore, m.ToScore = ratNumber(fs, domain.ScoreDecimals), ratNumber(ts, domain.ScoreDecimals)
 	m.ScoreDelta = ratNumber(diff(fs, ts), domain.ScoreDecimals)
+	fp, tp := domain.ScalePosition(xs, fs), domain.ScalePosition(ys, ts)
+	m.FromPosition, m.ToPosition = ratNumber(fp, domain.PositionDecimals), ratNumber(tp, domain.PositionDecimals)
+	m.PositionDelta = ratNumber(diff(fp, tp), domain.PositionDecimals)
 	return m
 }
 
