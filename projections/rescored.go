@@ -2,6 +2,8 @@ package projections
 
 import (
 	"fmt"
+	"math/big"
+	"strings"
 
 	"github.com/opdc/kpiledger/domain"
 )
@@ -97,6 +99,9 @@ type RescoredComponent struct {
 	Position   domain.Number `json:"position"`
 	Indicators int           `json:"indicators"`
 	Pending    int           `json:"pending"`
+	// Formula derives the score from the component's re-scored indicators
+	// (an unscored one counts as 0); "" when none maps to the component.
+	Formula string `json:"formula"`
 }
 
 // componentRule is Mapping.Components.
@@ -146,7 +151,7 @@ func (ys *yearScore) rescoredView(under *domain.FrameworkRevision, rs domain.Res
 		ct := rs.Totals.Components[i]
 		v.Components = append(v.Components, RescoredComponent{Code: c.Code, NameTH: c.NameTH, Weight: c.Weight,
 			Score: ratNumber(ct.Score, domain.ScoreDecimals), Position: ratNumber(rs.ComponentPositions[i], domain.PositionDecimals),
-			Indicators: ct.Indicators, Pending: ct.Pending})
+			Indicators: ct.Indicators, Pending: ct.Pending, Formula: componentFormula(ys, rs, c.Code, ct.Score)})
 	}
 	return v
 }
@@ -168,4 +173,28 @@ func BuildScorecardUnder(st *State, unit string, fy int, under *domain.Framework
 		sc.ScoreUnder = &rv
 	}
 	return sc, nil
+}
+
+// componentFormula writes a re-scored component's subtotal out:
+// Σ w′·s / Σ w′ over its indicators, with the weights used.
+func componentFormula(ys *yearScore, rs domain.Rescoring, code string, score *big.Rat) string {
+	if score == nil {
+		return ""
+	}
+	var parts []string
+	ws, w := new(big.Rat), new(big.Rat)
+	for i, it := range ys.items {
+		ri := rs.Items[i]
+		if !ri.Mapped || it.ind.Spec.Component != code || ri.Weight == nil {
+			continue
+		}
+		s := new(big.Rat)
+		if ri.Score != nil {
+			s = ri.Score.Score
+		}
+		parts = append(parts, domain.FormatRat(ri.Weight, domain.ScoreDecimals)+"×"+domain.FormatRat(s, domain.ScoreDecimals))
+		ws.Add(ws, new(big.Rat).Mul(ri.Weight, s))
+		w.Add(w, ri.Weight)
+	}
+	return fmt.Sprintf("Σ w′·s / Σ w′ = (%s) / %s = %s", strings.Join(parts, " + "), domain.FormatRat(w, domain.ScoreDecimals), domain.FormatRat(score, domain.ScoreDecimals))
 }

@@ -64,6 +64,9 @@ func TestRescoreComponentMissing(t *testing.T) {
 	if r.Total != "90.625" || r.Band != "ระดับคุณภาพ" || r.Position != "0.9063" {
 		t.Errorf("re-scored total %s band %s position %s (%s)", r.Total, r.Band, r.Position, r.Formula)
 	}
+	if f := r.Components[1].Formula; f != "Σ w′·s / Σ w′ = (15×81.25 + 15×100) / 30 = 90.625" || r.Components[0].Formula != "" {
+		t.Errorf("component formulas %q, %q", r.Components[0].Formula, f)
+	}
 	if len(r.Unmapped) != 1 || r.Unmapped[0].Code != "area" || len(r.Unmapped[0].Indicators) != 1 || r.Unmapped[0].Indicators[0] != "c63" {
 		t.Errorf("unmapped %+v", r.Unmapped)
 	}

@@ -34,7 +34,9 @@ type Standing struct {
 // StandingChange is how a unit's standing moved from one side to the other.
 type StandingChange struct {
 	// PositionChange is to.position − from.position, in fractions of each
-	// scale: comparable when the raw totals are not.
+	// scale: comparable when the raw totals are not. It is the difference
+	// of the positions as shown (4 decimals), so a reader's subtraction
+	// gives the same figure.
 	PositionChange domain.Number `json:"position_change"`
 	// RankChange is from.rank − to.rank: positive means the unit climbed.
 	RankChange       *int          `json:"rank_change"`
