@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -245,7 +246,39 @@ func (s *Server) trend(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// scorecard: GET /v1/units/{unit}/years/{fy}/scorecard(?as_of=RFC3339).
+// ScoreUnderParam reads ?score_under=FY (or FY/kind, to name the kind
+// explicitly) and ?revision=n, the framework revision to re-score results
+// under; nil when score_under is absent. The dashboard reads its own
+// pages' parameters with it too.
+func ScoreUnderParam(c echo.Context) (*projections.ScoreUnder, error) {
+	v, rv := c.QueryParam("score_under"), c.QueryParam("revision")
+	if v == "" {
+		if rv != "" {
+			return nil, badRequest("revision", "names a revision of the score_under framework: give score_under too")
+		}
+		return nil, nil
+	}
+	fyText, kindText, hasKind := strings.Cut(v, "/")
+	fy, err := fiscalYear("score_under", fyText)
+	if err != nil {
+		return nil, err
+	}
+	su := &projections.ScoreUnder{FiscalYear: fy}
+	if hasKind {
+		if su.Kind = domain.UnitKind(kindText); !su.Kind.Valid() {
+			return nil, badRequest("score_under", `must be a fiscal year, or a fiscal year and a unit kind such as 2562/province`)
+		}
+	}
+	if rv != "" {
+		if su.Revision, err = strconv.Atoi(rv); err != nil || su.Revision < 1 {
+			return nil, badRequest("revision", "must be a revision number from 1")
+		}
+	}
+	return su, nil
+}
+
+// scorecard: GET /v1/units/{unit}/years/{fy}/scorecard(?as_of=RFC3339)
+// (&score_under=FY&revision=n).
 func (s *Server) scorecard(c echo.Context) error {
 	unit, fy, err := s.unitYearParams(c)
 	if err != nil {
@@ -254,21 +287,36 @@ func (s *Server) scorecard(c echo.Context) error {
 	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
+	su, err := ScoreUnderParam(c)
+	if err != nil {
+		return err
+	}
+	var under *domain.FrameworkRevision
+	if su != nil {
+		s.model.Read(func(st *projections.State) { under, err = projections.ResolveScoreUnder(st, unit.Kind, *su) })
+		if err != nil {
+			return err
+		}
+	}
 	if v := c.QueryParam("as_of"); v != "" {
 		at, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
 			return badRequest("as_of", "must be an RFC 3339 instant, e.g. 2020-06-30T00:00:00Z")
 		}
-		sc, err := projections.ScorecardAsOf(c.Request().Context(), s.store, unit, fy, at)
+		// The framework to re-score under is the one named, as it is now
+		// (it was resolved above): as_of cuts the results only.
+		sc, err := projections.ScorecardAsOfUnder(c.Request().Context(), s.store, unit, fy, at, under)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, sc)
 	}
-	return s.view(c, func(st *projections.State) (any, error) { return projections.BuildScorecard(st, unit.Code, fy) })
+	return s.view(c, func(st *projections.State) (any, error) {
+		return projections.BuildScorecardUnder(st, unit.Code, fy, under)
+	})
 }
 
-// comparison: GET /v1/units/{unit}/comparison?from=&to=.
+// comparison: GET /v1/units/{unit}/comparison?from=&to=(&score_under=FY&revision=n).
 func (s *Server) comparison(c echo.Context) error {
 	unit, err := s.unitOf(c.Param("unit"))
 	if err != nil {
@@ -285,11 +333,25 @@ func (s *Server) comparison(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.view(c, func(st *projections.State) (any, error) { return projections.BuildComparison(st, unit.Code, from, to) })
+	su, err := ScoreUnderParam(c)
+	if err != nil {
+		return err
+	}
+	return s.view(c, func(st *projections.State) (any, error) {
+		var under *domain.FrameworkRevision
+		if su != nil {
+			var err error
+			if under, err = projections.ResolveScoreUnder(st, unit.Kind, *su); err != nil {
+				return nil, err
+			}
+		}
+		return projections.BuildComparisonUnder(st, unit.Code, from, to, under)
+	})
 }
 
-// compareFrameworks: GET /v1/frameworks/compare?from=&to=&kind=. A unit
-// officer sees the framework changes and only its own unit's totals.
+// compareFrameworks: GET /v1/frameworks/compare?from=&to=&kind=
+// (&score_under=FY&revision=n). A unit officer sees the framework changes
+// and only its own unit's totals.
 func (s *Server) compareFrameworks(c echo.Context) error {
 	from, err := fiscalYear("from", c.QueryParam("from"))
 	if err != nil {
@@ -306,10 +368,22 @@ func (s *Server) compareFrameworks(c echo.Context) error {
 	if !kind.Valid() {
 		return badRequest("kind", `must be "province" or "department"`)
 	}
+	su, err := ScoreUnderParam(c)
+	if err != nil {
+		return err
+	}
 	p := principal(c)
 	include := func(unit string) bool { return p.Role != domain.RoleUnit || unit == p.Unit }
 	var out projections.FrameworkComparison
-	s.model.Read(func(st *projections.State) { out, err = projections.CompareFrameworks(st, kind, from, to, include) })
+	s.model.Read(func(st *projections.State) {
+		var under *domain.FrameworkRevision
+		if su != nil {
+			if under, err = projections.ResolveScoreUnder(st, kind, *su); err != nil {
+				return
+			}
+		}
+		out, err = projections.CompareFrameworksUnder(st, kind, from, to, include, under)
+	})
 	if err != nil {
 		return err
 	}

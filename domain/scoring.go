@@ -47,14 +47,31 @@ func ScoreActual(s Scheme, dir Direction, targets []Number, actual Number) (Indi
 	if len(targets) != len(s.Levels) {
 		return IndicatorScore{}, fmt.Errorf("%d targets for %d levels", len(targets), len(s.Levels))
 	}
+	t := make([]*big.Rat, len(targets))
+	shown := make([]string, len(targets))
+	for i := range targets {
+		t[i], shown[i] = targets[i].Rat(), string(targets[i])
+		if t[i] == nil {
+			return IndicatorScore{}, fmt.Errorf("level %d has no target or score", i+1)
+		}
+	}
+	return scoreExact(s, dir, t, shown, actual)
+}
+
+// scoreExact is ScoreActual on exact targets, each with the text the
+// formula shows for it: a target mapped from another scheme (MapTargets)
+// may have no short decimal form.
+func scoreExact(s Scheme, dir Direction, t []*big.Rat, shown []string, actual Number) (IndicatorScore, error) {
+	if len(t) != len(s.Levels) {
+		return IndicatorScore{}, fmt.Errorf("%d targets for %d levels", len(t), len(s.Levels))
+	}
 	x := actual.Rat()
 	if x == nil {
 		return IndicatorScore{}, fmt.Errorf("no actual value")
 	}
-	t := make([]*big.Rat, len(targets))
-	sc := make([]*big.Rat, len(targets))
-	for i := range targets {
-		t[i], sc[i] = targets[i].Rat(), s.Levels[i].Score.Rat()
+	sc := make([]*big.Rat, len(t))
+	for i := range t {
+		sc[i] = s.Levels[i].Score.Rat()
 		if t[i] == nil || sc[i] == nil {
 			return IndicatorScore{}, fmt.Errorf("level %d has no target or score", i+1)
 		}
@@ -68,7 +85,7 @@ func ScoreActual(s Scheme, dir Direction, targets []Number, actual Number) (Indi
 		return a.Cmp(b) >= 0
 	}
 	xs := actual
-	lvl := func(i int) string { return fmt.Sprintf("T%d(%s)=%s", i+1, s.Levels[i].Label, targets[i]) }
+	lvl := func(i int) string { return fmt.Sprintf("T%d(%s)=%s", i+1, s.Levels[i].Label, shown[i]) }
 	if !better(x, t[0]) {
 		return IndicatorScore{Score: s.BelowFirst.Rat(), Level: -1,
 			Formula: fmt.Sprintf("x=%s is below the first level %s → below_first = %s", xs, lvl(0), s.BelowFirst)}, nil
@@ -95,7 +112,7 @@ func ScoreActual(s Scheme, dir Direction, targets []Number, actual Number) (Indi
 	return IndicatorScore{Score: score, Level: k,
 		Formula: fmt.Sprintf("x=%s between %s and %s: %s + (%s−%s)·(%s−%s)/(%s−%s) = %s",
 			xs, lvl(k), lvl(k+1), s.Levels[k].Score, s.Levels[k+1].Score, s.Levels[k].Score,
-			xs, targets[k], targets[k+1], targets[k], FormatRat(score, ScoreDecimals))}, nil
+			xs, shown[k], shown[k+1], shown[k], FormatRat(score, ScoreDecimals))}, nil
 }
 
 // ScoredIndicator is one approved indicator's input to the rollup; Score is
@@ -104,6 +121,16 @@ type ScoredIndicator struct {
 	Component string
 	Weight    Number
 	Score     *big.Rat
+	// exactWeight, when set, is the weight used instead of Weight: a
+	// re-scored weight (Rescore) may have no short decimal form.
+	exactWeight *big.Rat
+}
+
+func (it ScoredIndicator) weight() *big.Rat {
+	if it.exactWeight != nil {
+		return it.exactWeight
+	}
+	return it.Weight.Rat()
 }
 
 // ComponentTotal is one component's subtotal in a scorecard.
@@ -146,7 +173,7 @@ func RollUp(f *Framework, items []ScoredIndicator) Totals {
 		if !ok {
 			continue
 		}
-		w := it.Weight.Rat()
+		w := it.weight()
 		s := it.Score
 		if s == nil {
 			s = new(big.Rat)
@@ -182,7 +209,7 @@ func RollUp(f *Framework, items []ScoredIndicator) Totals {
 			s = new(big.Rat)
 		}
 		if denom.Sign() > 0 {
-			out.Weighted[i] = new(big.Rat).Quo(new(big.Rat).Mul(it.Weight.Rat(), s), denom)
+			out.Weighted[i] = new(big.Rat).Quo(new(big.Rat).Mul(it.weight(), s), denom)
 		}
 	}
 	switch f.Rollup {

@@ -31,6 +31,14 @@ type SubjectReader interface {
 // aggregate as a prefix of its own history, which is a state that really
 // existed, and the fold's chain check never meets a gap.
 func ScorecardAsOf(ctx context.Context, store SubjectReader, u domain.Unit, fy int, asOf time.Time) (Scorecard, error) {
+	return ScorecardAsOfUnder(ctx, store, u, fy, asOf, nil)
+}
+
+// ScorecardAsOfUnder is ScorecardAsOf with the results as they stood then
+// also re-scored under the framework revision under (nil: not re-scored).
+// The framework is the one named, as it is now: as_of cuts the results,
+// and the question is how those results score under that framework.
+func ScorecardAsOfUnder(ctx context.Context, store SubjectReader, u domain.Unit, fy int, asOf time.Time, under *domain.FrameworkRevision) (Scorecard, error) {
 	if asOf.IsZero() {
 		return Scorecard{}, domain.Invalid("as_of", "must be an RFC 3339 instant")
 	}
@@ -44,9 +52,14 @@ func ScorecardAsOf(ctx context.Context, store SubjectReader, u domain.Unit, fy i
 			return Scorecard{}, fmt.Errorf("scorecard of %s FY%d as of %s: %w", u.Code, fy, asOf.UTC().Format(time.RFC3339), err)
 		}
 	}
-	sc, err := buildScorecard(fresh, u, fy)
+	ys, err := scoreYear(fresh, u, fy)
 	if err != nil {
 		return Scorecard{}, fmt.Errorf("as of %s: %w", asOf.UTC().Format(time.RFC3339), err)
+	}
+	sc := ys.scorecard()
+	if under != nil {
+		rv := ys.rescoredView(under, ys.rescore(under))
+		sc.ScoreUnder = &rv
 	}
 	sc.AsOf = asOf.UTC().Format(time.RFC3339Nano)
 	return sc, nil

@@ -26,6 +26,27 @@ type Comparison struct {
 	// five-level year against a 0–100 year); the delta is then only
 	// arithmetic, which is why both scorecards are shown in full.
 	TotalDelta domain.Number `json:"total_delta"`
+	// Standings set both totals in terms that do compare: position on
+	// each year's own scale, rank and percentile among the units of the
+	// kind that year, band movement.
+	Standings ComparisonStandings `json:"standings"`
+	// ScoreUnder is present with ?score_under=FY: the later year's
+	// results re-scored under that year's framework, with derivations.
+	ScoreUnder *Rescored `json:"score_under,omitempty"`
+}
+
+// ComparisonStandings are the comparable figures of a unit's two years.
+type ComparisonStandings struct {
+	From *Standing `json:"from"` // null when the year has no framework
+	To   *Standing `json:"to"`
+	// Change is from → to; null when either side is null.
+	Change *StandingChange `json:"change"`
+	// ToUnder is the later year re-scored (with score_under), ranked among
+	// the units of its year re-scored the same way; UnderChange is from →
+	// to_under, which with score_under = from compares one framework's
+	// scores of two years' results: the effect of the year alone.
+	ToUnder     *Standing       `json:"to_under,omitempty"`
+	UnderChange *StandingChange `json:"under_change,omitempty"`
 }
 
 // ComparisonPair holds the two scorecards; a year without a framework is null.
@@ -51,6 +72,12 @@ type MatchedIndicator struct {
 	FromScore   domain.Number `json:"from_score"`
 	ToScore     domain.Number `json:"to_score"`
 	ScoreDelta  domain.Number `json:"score_delta"`
+	// FromPosition and ToPosition place each score on its own year's
+	// scale (0 to 1); PositionDelta is to − from, which compares when the
+	// scores' scales differ.
+	FromPosition  domain.Number `json:"from_position"`
+	ToPosition    domain.Number `json:"to_position"`
+	PositionDelta domain.Number `json:"position_delta"`
 }
 
 // IndicatorRef names an indicator.
@@ -72,6 +99,14 @@ const (
 // first by long-term series, then by exact Thai title, each in the order
 // they were proposed.
 func BuildComparison(st *State, unit string, from, to int) (Comparison, error) {
+	return BuildComparisonUnder(st, unit, from, to, nil)
+}
+
+// BuildComparisonUnder is BuildComparison with the later year's results
+// also re-scored under the framework revision under (nil: not re-scored;
+// see ResolveScoreUnder). Re-scoring needs the later year's framework: its
+// results are what is re-scored.
+func BuildComparisonUnder(st *State, unit string, from, to int, under *domain.FrameworkRevision) (Comparison, error) {
 	u, ok := st.Unit(unit)
 	if !ok {
 		return Comparison{}, fmt.Errorf("%w: unit %q", domain.ErrNotFound, unit)
@@ -102,6 +137,9 @@ func BuildComparison(st *State, unit string, from, to int) (Comparison, error) {
 		toItems, toTotal = b.items, b.totals.Total
 	}
 	c.TotalDelta = ratNumber(diff(fromTotal, toTotal), domain.ScoreDecimals)
+	if err := c.standings(st, u, a, b, under); err != nil {
+		return Comparison{}, err
+	}
 
 	usedFrom := make([]bool, len(fromItems))
 	usedTo := make([]bool, len(toItems))
@@ -138,7 +176,7 @@ func BuildComparison(st *State, unit string, from, to int) (Comparison, error) {
 		if k-1 < bySeries {
 			by = MatchedBySeries
 		}
-		c.Matched = append(c.Matched, matched(&fromItems[p[0]], &toItems[p[1]], by))
+		c.Matched = append(c.Matched, matched(&fromItems[p[0]], &toItems[p[1]], by, a.fw.Framework.Scheme, b.fw.Framework.Scheme))
 	}
 	for i, it := range fromItems {
 		if !usedFrom[i] {
@@ -162,7 +200,7 @@ func optionalYear(st *State, u domain.Unit, fy int) (*yearScore, error) {
 	return ys, err
 }
 
-func matched(x, y *itemScore, by string) MatchedIndicator {
+func matched(x, y *itemScore, by string, xs, ys domain.Scheme) MatchedIndicator {
 	m := MatchedIndicator{FromID: x.ind.ID, ToID: y.ind.ID, TitleTH: y.ind.Spec.TitleTH, FromTitleTH: x.ind.Spec.TitleTH, MatchedBy: by}
 	if by == MatchedBySeries {
 		m.SeriesID = y.ind.Spec.SeriesID
@@ -175,6 +213,9 @@ func matched(x, y *itemScore, by string) MatchedIndicator {
 	fs, ts := x.exactScore(), y.exactScore()
 	m.FromScore, m.ToScore = ratNumber(fs, domain.ScoreDecimals), ratNumber(ts, domain.ScoreDecimals)
 	m.ScoreDelta = ratNumber(diff(fs, ts), domain.ScoreDecimals)
+	fp, tp := domain.ScalePosition(xs, fs), domain.ScalePosition(ys, ts)
+	m.FromPosition, m.ToPosition = ratNumber(fp, domain.PositionDecimals), ratNumber(tp, domain.PositionDecimals)
+	m.PositionDelta = ratNumber(diff(fp, tp), domain.PositionDecimals)
 	return m
 }
 
@@ -196,4 +237,51 @@ func (it *itemScore) exactScore() *big.Rat {
 		return nil
 	}
 	return it.score.Score
+}
+
+// standings fills in the comparable figures and the re-scoring.
+func (c *Comparison) standings(st *State, u domain.Unit, a, b *yearScore, under *domain.FrameworkRevision) error {
+	place := func(ys *yearScore) (*Standing, error) {
+		if ys == nil {
+			return nil, nil
+		}
+		r, err := yearRanking(st, u.Kind, ys.fy)
+		if err != nil {
+			return nil, err
+		}
+		s := r.standing(ys.totals.Total, ys.anyScored())
+		return &s, nil
+	}
+	var err error
+	if c.Standings.From, err = place(a); err != nil {
+		return err
+	}
+	if c.Standings.To, err = place(b); err != nil {
+		return err
+	}
+	if a != nil && b != nil {
+		ch := change(*c.Standings.From, *c.Standings.To, sameBands(a.fw.Framework.Bands, b.fw.Framework.Bands))
+		c.Standings.Change = &ch
+	}
+	if under == nil {
+		return nil
+	}
+	if b == nil {
+		return fmt.Errorf("%w: no %s framework is published for FY%d, so it has no results to re-score under FY%d's", domain.ErrNotFound, u.Kind, c.To, under.Framework.FiscalYear)
+	}
+	pop, err := population(st, u.Kind, b.fy)
+	if err != nil {
+		return err
+	}
+	r, _ := rescoredRanking(pop, under)
+	rs := b.rescore(under)
+	rv := b.rescoredView(under, rs)
+	c.ScoreUnder = &rv
+	s := r.standing(rs.Totals.Total, b.anyScored())
+	c.Standings.ToUnder = &s
+	if a != nil {
+		ch := change(*c.Standings.From, s, sameBands(a.fw.Framework.Bands, under.Framework.Bands))
+		c.Standings.UnderChange = &ch
+	}
+	return nil
 }

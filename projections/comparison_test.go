@@ -55,10 +55,14 @@ func TestComparisonMatchesBySeriesThenTitle(t *testing.T) {
 	}
 	want := []MatchedIndicator{
 		{FromID: "b63", ToID: "b64", TitleTH: "อัตราการเบิกจ่ายงบประมาณ", FromTitleTH: "อัตราการเบิกจ่ายงบประมาณ", MatchedBy: MatchedByTitle,
-			FromActual: "100", ToActual: "98.87", ActualDelta: "-1.13", FromScore: "5", ToScore: "87.5", ScoreDelta: "82.5"},
+			FromActual: "100", ToActual: "98.87", ActualDelta: "-1.13", FromScore: "5", ToScore: "87.5", ScoreDelta: "82.5",
+			// 5 is the top of 1–5 (position 1); 87.5 of 0–100 is 0.875.
+			FromPosition: "1", ToPosition: "0.875", PositionDelta: "-0.125"},
 		{FromID: "a63", ToID: "a64", TitleTH: "รายได้ครัวเรือนเพิ่มขึ้น (ปรับชื่อ)", FromTitleTH: "ร้อยละของครัวเรือนที่มีรายได้เพิ่มขึ้น",
 			MatchedBy: MatchedBySeries, SeriesID: "s1",
-			FromActual: "85", ToActual: "98.94", ActualDelta: "13.94", FromScore: "3.5", ToScore: "100", ScoreDelta: "96.5"},
+			FromActual: "85", ToActual: "98.94", ActualDelta: "13.94", FromScore: "3.5", ToScore: "100", ScoreDelta: "96.5",
+			// (3.5 − 1)/4 = 0.625 → 1.
+			FromPosition: "0.625", ToPosition: "1", PositionDelta: "0.375"},
 	}
 	if len(c.Matched) != len(want) {
 		t.Fatalf("matched %+v", c.Matched)

@@ -24,6 +24,55 @@ type FrameworkComparison struct {
 	// Units lists, by code, every unit of the kind with at least one scored
 	// indicator in each year, with its total under each year's framework.
 	Units []UnitTotals `json:"units"`
+	// Distribution counts the units of the kind with a result in each
+	// year per band (ranked units, whoever asks: counts name no unit).
+	Distribution Distribution `json:"distribution"`
+	// BandMoves counts the listed units by band movement from → to.
+	BandMoves BandMoves `json:"band_moves"`
+	// ScoreUnder is present with ?score_under=FY: the later year's
+	// results re-scored under that year's framework, and how.
+	ScoreUnder *ComparisonUnder `json:"score_under,omitempty"`
+}
+
+// Distribution is units per band in each year; ToUnder is the later
+// year's results re-scored (with score_under), on that framework's bands.
+type Distribution struct {
+	From    []BandCount `json:"from"`
+	To      []BandCount `json:"to"`
+	ToUnder []BandCount `json:"to_under,omitempty"`
+}
+
+// BandMoves counts band movements; Under counts them from the earlier
+// year to the later year's re-scored results (with score_under).
+type BandMoves struct {
+	Up    int        `json:"up"`
+	Down  int        `json:"down"`
+	Same  int        `json:"same"`
+	Under *BandMoves `json:"under,omitempty"`
+}
+
+func (m *BandMoves) count(move string) {
+	switch move {
+	case BandUp:
+		m.Up++
+	case BandDown:
+		m.Down++
+	case BandSame:
+		m.Same++
+	}
+}
+
+// ComparisonUnder describes the re-scoring of a framework comparison: the
+// later year's (To's) results scored under another framework revision.
+type ComparisonUnder struct {
+	ResultsYear int             `json:"results_year"`
+	ScoreUnder  int             `json:"score_under"`
+	Revision    int             `json:"revision"`
+	Scheme      domain.Scheme   `json:"scheme"`
+	Rollup      domain.Rollup   `json:"rollup"`
+	Bands       []domain.Band   `json:"bands"`
+	Mapping     Mapping         `json:"mapping"`
+	UnitKind    domain.UnitKind `json:"unit_kind"`
 }
 
 // Change is one aspect of a framework in both years. Changed compares
@@ -80,6 +129,43 @@ type UnitTotals struct {
 	Delta    domain.Number `json:"delta"`
 	FromBand string        `json:"from_band"`
 	ToBand   string        `json:"to_band"`
+	// FromStanding and ToStanding are the totals in comparable terms;
+	// Change is how the unit moved between them.
+	FromStanding Standing       `json:"from_standing"`
+	ToStanding   Standing       `json:"to_standing"`
+	Change       StandingChange `json:"change"`
+	// ScoreUnder is the later year's results re-scored (with score_under),
+	// and UnderChange the move from the earlier year to it.
+	ScoreUnder  *UnitRescore    `json:"score_under,omitempty"`
+	UnderChange *StandingChange `json:"under_change,omitempty"`
+}
+
+// UnitRescore is one unit's later-year results re-scored, with the
+// derivation of each figure: the total's formula, each component's score
+// and each indicator's score formula on the mapped targets (the full
+// sentences are on the unit's scorecard with the same score_under).
+type UnitRescore struct {
+	Standing
+	Formula    string                      `json:"formula"`
+	Components []RescoredComponent         `json:"components"`
+	Indicators []RescoredLine              `json:"indicators"`
+	Unmapped   []domain.ComponentTreatment `json:"unmapped"`
+	Uncovered  []domain.ComponentTreatment `json:"uncovered"`
+}
+
+// RescoredLine is one indicator's re-scored score and its formula.
+type RescoredLine struct {
+	ID             string         `json:"id"`
+	TitleTH        string         `json:"title_th"`
+	Component      string         `json:"component"`
+	Mapped         bool           `json:"mapped"`
+	Targets        []MappedTarget `json:"targets"`
+	VerifiedActual domain.Number  `json:"verified_actual"`
+	OwnScore       domain.Number  `json:"own_score"`
+	Score          domain.Number  `json:"score"`
+	WeightUsed     domain.Number  `json:"weight_used"`
+	Formula        string         `json:"formula"`
+	ScoreError     string         `json:"score_error,omitempty"`
 }
 
 // CompareFrameworks compares the current revisions of the from and to
@@ -88,6 +174,15 @@ type UnitTotals struct {
 // returns an error wrapping domain.ErrNotFound when either framework is
 // missing.
 func CompareFrameworks(st *State, kind domain.UnitKind, from, to int, includeUnit func(string) bool) (FrameworkComparison, error) {
+	return CompareFrameworksUnder(st, kind, from, to, includeUnit, nil)
+}
+
+// CompareFrameworksUnder is CompareFrameworks with the later year's
+// results also re-scored under the framework revision under (nil: not
+// re-scored; see ResolveScoreUnder). With under = the earlier year's
+// framework, each unit's later results are shown scored both ways, which
+// separates the effect of the framework from the effect of the year.
+func CompareFrameworksUnder(st *State, kind domain.UnitKind, from, to int, includeUnit func(string) bool, under *domain.FrameworkRevision) (FrameworkComparison, error) {
 	a, b := st.Framework(from, kind), st.Framework(to, kind)
 	for _, m := range []struct {
 		fy int
@@ -107,33 +202,66 @@ func CompareFrameworks(st *State, kind domain.UnitKind, from, to int, includeUni
 		Rounds:     Change[[]int]{Changed: !slices.Equal(fa.Rounds, fb.Rounds), From: cloneList(fa.Rounds), To: cloneList(fb.Rounds)},
 		Units:      []UnitTotals{},
 	}
-	for _, u := range st.Units() {
-		if u.Kind != kind || (includeUnit != nil && !includeUnit(u.Code)) {
+	popA, err := population(st, kind, from)
+	if err != nil {
+		return FrameworkComparison{}, err
+	}
+	popB, err := population(st, kind, to)
+	if err != nil {
+		return FrameworkComparison{}, err
+	}
+	rankA, rankB := newRanking(fa, nil), newRanking(fb, nil)
+	if len(popA) > 0 {
+		rankA = ownRanking(popA)
+	}
+	if len(popB) > 0 {
+		rankB = ownRanking(popB)
+	}
+	fc.Distribution = Distribution{From: rankA.distribution(), To: rankB.distribution()}
+	var (
+		rankU    *ranking
+		rescored map[string]domain.Rescoring
+	)
+	if under != nil {
+		rankU, rescored = rescoredRanking(popB, under)
+		fc.Distribution.ToUnder = rankU.distribution()
+		fc.BandMoves.Under = &BandMoves{}
+		lm := domain.Rescore(fb, &under.Framework, nil)
+		fc.ScoreUnder = &ComparisonUnder{ResultsYear: to, ScoreUnder: under.Framework.FiscalYear, Revision: under.Revision,
+			Scheme: normScheme(under.Framework.Scheme), Rollup: under.Framework.Rollup, Bands: cloneList(under.Framework.Bands),
+			Mapping: newMapping(lm), UnitKind: kind}
+	}
+	inB := make(map[string]*yearScore, len(popB))
+	for _, ys := range popB {
+		inB[ys.unit.Code] = ys
+	}
+	same := sameBands(fa.Bands, fb.Bands)
+	for _, x := range popA {
+		u := x.unit
+		y := inB[u.Code]
+		if y == nil || (includeUnit != nil && !includeUnit(u.Code)) {
 			continue
 		}
-		// Units with no event in either year cannot have results: skip
-		// scoring them.
-		if st.UnitYears[UnitYearKey(u.Code, from)] == nil || st.UnitYears[UnitYearKey(u.Code, to)] == nil {
-			continue
-		}
-		x, err := scoreYear(st, u, from)
-		if err != nil {
-			return FrameworkComparison{}, err
-		}
-		y, err := scoreYear(st, u, to)
-		if err != nil {
-			return FrameworkComparison{}, err
-		}
-		if !x.anyScored() || !y.anyScored() {
-			continue
-		}
-		fc.Units = append(fc.Units, UnitTotals{
+		ut := UnitTotals{
 			Unit: u.Code, NameTH: u.NameTH,
 			FromTotal: ratNumber(x.totals.Total, domain.ScoreDecimals),
 			ToTotal:   ratNumber(y.totals.Total, domain.ScoreDecimals),
 			Delta:     ratNumber(diff(x.totals.Total, y.totals.Total), domain.ScoreDecimals),
 			FromBand:  x.totals.Band, ToBand: y.totals.Band,
-		})
+			FromStanding: rankA.standing(x.totals.Total, true),
+			ToStanding:   rankB.standing(y.totals.Total, true),
+		}
+		ut.Change = change(ut.FromStanding, ut.ToStanding, same)
+		fc.BandMoves.count(ut.Change.BandMove)
+		if under != nil {
+			rs := rescored[u.Code]
+			ur := unitRescore(y, under, rs, rankU.standing(rs.Totals.Total, true))
+			ut.ScoreUnder = &ur
+			ch := change(ut.FromStanding, ur.Standing, sameBands(fa.Bands, under.Framework.Bands))
+			ut.UnderChange = &ch
+			fc.BandMoves.Under.count(ch.BandMove)
+		}
+		fc.Units = append(fc.Units, ut)
 	}
 	return fc, nil
 }
@@ -245,4 +373,17 @@ func cloneList[T any](s []T) []T {
 	out := make([]T, len(s))
 	copy(out, s)
 	return out
+}
+
+// unitRescore renders a unit's re-scoring compactly for the comparison.
+func unitRescore(ys *yearScore, under *domain.FrameworkRevision, rs domain.Rescoring, s Standing) UnitRescore {
+	v := ys.rescoredView(under, rs)
+	ur := UnitRescore{Standing: s, Formula: v.Formula, Components: v.Components, Indicators: make([]RescoredLine, 0, len(v.Indicators)),
+		Unmapped: v.Unmapped, Uncovered: v.Uncovered}
+	for _, iv := range v.Indicators {
+		ur.Indicators = append(ur.Indicators, RescoredLine{ID: iv.ID, TitleTH: iv.TitleTH, Component: iv.Component, Mapped: iv.Mapped,
+			Targets: iv.Targets, VerifiedActual: iv.VerifiedActual, OwnScore: iv.OwnScore, Score: iv.Score, WeightUsed: iv.WeightUsed,
+			Formula: iv.Formula, ScoreError: iv.ScoreError})
+	}
+	return ur
 }

@@ -34,8 +34,28 @@ func TestCompareFrameworksAcrossEras(t *testing.T) {
 		t.Errorf("changes %+v %+v %+v %+v", fc.Scheme, fc.Rollup, fc.Bands, fc.Rounds)
 	}
 	want := UnitTotals{Unit: "TH-50", NameTH: "เชียงใหม่", FromTotal: "2.125", ToTotal: "86.0119", Delta: "83.8869", FromBand: "ต้องปรับปรุง", ToBand: "ระดับมาตรฐานขั้นสูง"}
-	if len(fc.Units) != 1 || fc.Units[0] != want {
+	if len(fc.Units) != 1 {
+		t.Fatalf("units %+v, want [%+v]", fc.Units, want)
+	}
+	got := fc.Units[0]
+	got.FromStanding, got.ToStanding, got.Change = Standing{}, Standing{}, StandingChange{}
+	if got != want {
 		t.Errorf("units %+v, want [%+v]", fc.Units, want)
+	}
+	// Comparable terms: FY2563 (1–5) (2.125 − 1)/4 = 0.28125, alone that
+	// year; FY2564 (0–100) 0.860119, second of two (TH-57 scored 100).
+	u := fc.Units[0]
+	if s := u.FromStanding; s.Position != "0.2813" || *s.Rank != 1 || s.Percentile != "100" || s.OutOf != 1 || s.BandPosition != "0" {
+		t.Errorf("from standing %+v", s)
+	}
+	if s := u.ToStanding; s.Position != "0.8601" || *s.Rank != 2 || s.Percentile != "0" || s.OutOf != 2 || s.BandPosition != "0.6667" {
+		t.Errorf("to standing %+v", s)
+	}
+	if c := u.Change; c.PositionChange != "0.5788" || *c.RankChange != -1 || c.PercentileChange != "-100" || c.BandMove != BandUp || c.SameBands {
+		t.Errorf("change %+v", c)
+	}
+	if fc.BandMoves.Up != 1 || fc.BandMoves.Down != 0 || len(fc.Distribution.To) != 4 || fc.Distribution.To[1].Units != 1 || fc.Distribution.To[0].Units != 1 {
+		t.Errorf("moves %+v distribution %+v", fc.BandMoves, fc.Distribution)
 	}
 	none, _ := CompareFrameworks(l.st, domain.KindProvince, 2563, 2564, func(string) bool { return false })
 	if b := mustJSON(t, none); !bytes.Contains(b, []byte(`"units":[]`)) {

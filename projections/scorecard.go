@@ -29,12 +29,19 @@ type Scorecard struct {
 	Total   domain.Number `json:"total"`
 	Band    string        `json:"band"`
 	Formula string        `json:"formula"`
+	// Position is the total's place on the scheme's scale, 0 at
+	// below_first and 1 at the top level's score (domain.ScalePosition),
+	// comparable across years whose schemes differ.
+	Position domain.Number `json:"position"`
 	// LastSequence is the highest stream sequence of any event that fed the
 	// scorecard: the unit-year's last event, or the framework revision's if
 	// that came later. A client can wait for it or compare it.
 	LastSequence uint64 `json:"last_sequence"`
 	// AsOf is set when the scorecard was rebuilt as it stood at an instant.
 	AsOf string `json:"as_of,omitempty"`
+	// ScoreUnder is present with ?score_under=FY: the same verified
+	// results re-scored under that year's framework, with derivations.
+	ScoreUnder *Rescored `json:"score_under,omitempty"`
 }
 
 // ScorecardIndicator is one approved indicator on a scorecard.
@@ -64,6 +71,8 @@ type ScorecardIndicator struct {
 	// indicator cannot take part at all (its component is not in the
 	// framework revision).
 	WeightedScore domain.Number `json:"weighted_score"`
+	// Position is the score's place on the scheme's scale (0 to 1).
+	Position domain.Number `json:"position"`
 	// ScoreError says why a verified value could not be scored (e.g. the
 	// targets do not fit the framework's levels); normally absent.
 	ScoreError string `json:"score_error,omitempty"`
@@ -83,7 +92,9 @@ type ScorecardComponent struct {
 	Weight domain.Number `json:"weight"`
 	// Score is Σ wᵢ·sᵢ / Σ wᵢ over the component's approved indicators,
 	// null when it has none.
-	Score         domain.Number `json:"score"`
+	Score domain.Number `json:"score"`
+	// Position is the subtotal's place on the scheme's scale (0 to 1).
+	Position      domain.Number `json:"position"`
 	Indicators    int           `json:"indicators"`
 	Pending       int           `json:"pending"`
 	MinIndicators int           `json:"min_indicators"`
@@ -277,6 +288,7 @@ func (ys *yearScore) scorecard() Scorecard {
 		Components: make([]ScorecardComponent, 0, len(f.Components)),
 		Total:      ratNumber(ys.totals.Total, domain.ScoreDecimals),
 		Band:       ys.totals.Band, Formula: ys.totals.Formula,
+		Position:     ratNumber(domain.ScalePosition(f.Scheme, ys.totals.Total), domain.PositionDecimals),
 		LastSequence: ys.lastSeq,
 	}
 	for _, it := range ys.items {
@@ -287,6 +299,7 @@ func (ys *yearScore) scorecard() Scorecard {
 		sc.Components = append(sc.Components, ScorecardComponent{
 			Code: c.Code, NameTH: c.NameTH, Weight: c.Weight,
 			Score:      ratNumber(ct.Score, domain.ScoreDecimals),
+			Position:   ratNumber(domain.ScalePosition(f.Scheme, ct.Score), domain.PositionDecimals),
 			Indicators: ct.Indicators, Pending: ct.Pending,
 			MinIndicators: c.MinIndicators, MaxIndicators: c.MaxIndicators, Complete: ct.Complete,
 		})
@@ -309,6 +322,7 @@ func (it *itemScore) view(f *domain.Framework) ScorecardIndicator {
 	}
 	if it.score != nil {
 		v.Score = ratNumber(it.score.Score, domain.ScoreDecimals)
+		v.Position = ratNumber(domain.ScalePosition(f.Scheme, it.score.Score), domain.PositionDecimals)
 		if it.score.Level >= 0 {
 			l := f.Scheme.Levels[it.score.Level].Label
 			v.Level = &l

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -249,6 +251,7 @@ func TestDemoLedger(t *testing.T) {
 	t.Run("recorded inside the fiscal years", func(t *testing.T) { checkRecordedAt(t, a) })
 	t.Run("trends", func(t *testing.T) { checkTrends(t, p, a) })
 	t.Run("innovations and framework revision", func(t *testing.T) { checkInnovations(t, a) })
+	t.Run("FY2562 against FY2563, re-scored", func(t *testing.T) { checkRescored(t, a) })
 	t.Run("second load appends nothing", func(t *testing.T) {
 		before := a.lastSeq(t)
 		res, err := a.load(context.Background(), p, false)
@@ -475,4 +478,181 @@ func checkInnovations(t *testing.T, l *ledger) {
 	if b.String() != "[6 9 12]" {
 		t.Errorf("FY2563 revision 1 rounds %s, want [6 9 12]", b.String())
 	}
+}
+
+// checkRescored checks the FY2562→FY2563 province comparison of the demo:
+// Chiang Mai by hand, other provinces by recomputing in the test, from the
+// FY2563 scorecards' targets and verified values, what FY2562's five-level
+// framework makes of them.
+func checkRescored(t *testing.T, l *ledger) {
+	fc := l.get(t, "/v1/frameworks/compare?from=2562&to=2563&kind=province&score_under=2562", demo.ShowcaseOPDC)
+	units := map[string]map[string]any{}
+	for _, u := range fc["units"].([]any) {
+		m := u.(map[string]any)
+		units[m["unit"].(string)] = m
+	}
+	field := func(m map[string]any, path ...string) string {
+		var v any = m
+		for _, p := range path {
+			v = v.(map[string]any)[p]
+		}
+		return fmt.Sprint(v)
+	}
+	cm := units["TH-50"]
+	// Chiang Mai. Its own FY2562 total 3.3685 sits at (3.3685 − 1)/4 =
+	// 0.5921 of the 1–5 scale; its FY2563 65.5 at 0.655 of 0–100: a move of
+	// +0.0629, where the raw "change" says +62.1315.
+	//
+	// FY2563's results under FY2562's framework (five levels, mean of
+	// components, below_first 1), the three-level targets mapped by
+	// position (T1, (T1+T2)/2, T2, (T2+T3)/2, T3):
+	// hotspots (down) 2400/2200/2000 → 2400/2300/2200/2100/2000; 2330:
+	//   1 + (2330 − 2400)/(2300 − 2400) = 1.7, weight 40;
+	// elderly care 72/74/76 → 72/73/74/75/76; 75 reaches level 4: 4, weight 30;
+	// tourism 3/5/7 → 3/4/5/6/7; −52.38 is below level 1: below_first 1, weight 30;
+	// performance (40·1.7 + 30·4 + 30·1)/100 = 2.18;
+	// PMQA 300/350/400 → 300/325/350/375/400; 362.5: 3 + 12.5/25 = 3.5;
+	// total (2.18 + 3.5)/2 = 2.84, band ดี, position (2.84 − 1)/4 = 0.46:
+	// the same results stand lower under FY2562's rules (0.46) than under
+	// FY2563's (0.655), and lower than Chiang Mai's own FY2562 (0.5921).
+	for path, want := range map[string]string{
+		"from_total": "3.3685", "to_total": "65.5", "delta": "62.1315",
+		"from_standing.position": "0.5921", "to_standing.position": "0.655", "change.position_change": "0.0629",
+		"score_under.total": "2.84", "score_under.band": "ดี", "score_under.position": "0.46",
+		"under_change.position_change": "-0.1321", "under_change.band_move": "same", "under_change.same_bands": "true",
+		"score_under.formula": "component_mean: (2.18 + 3.5) / 2 = 2.84",
+	} {
+		if got := field(cm, strings.Split(path, ".")...); got != want {
+			t.Errorf("TH-50 %s = %s, want %s", path, got, want)
+		}
+	}
+	su := fc["score_under"].(map[string]any)
+	if fmt.Sprint(su["score_under"]) != "2562" || fmt.Sprint(su["results_year"]) != "2563" || !strings.Contains(field(su, "mapping", "rule"), "from 3 levels onto 5") {
+		t.Errorf("score_under %v", su)
+	}
+
+	// Other provinces, recomputed here from their FY2563 scorecards.
+	totals := map[string]float64{}
+	for code, u := range units {
+		totals[code], _ = strconv.ParseFloat(field(u, "score_under", "total"), 64)
+	}
+	for _, code := range []string{"TH-50", "TH-40", "TH-57", "TH-83", "TH-96", "TH-20"} {
+		u := units[code]
+		if u == nil {
+			t.Errorf("%s is not in the comparison", code)
+			continue
+		}
+		sc := l.get(t, "/v1/units/"+code+"/years/2563/scorecard", demo.ShowcaseOPDC)
+		want := underFiveLevels(t, sc)
+		got := totals[code]
+		if math.Abs(got-want) > 0.00005 {
+			t.Errorf("%s FY2563 under FY2562: %v, recomputed %.6f", code, got, want)
+		}
+		if pos, _ := strconv.ParseFloat(field(u, "score_under", "position"), 64); math.Abs(pos-(want-1)/4) > 0.00005 {
+			t.Errorf("%s position %v, want %.6f", code, pos, (want-1)/4)
+		}
+		higher := 0
+		for _, x := range totals {
+			if x > got {
+				higher++
+			}
+		}
+		if r := field(u, "score_under", "rank"); r != strconv.Itoa(higher+1) {
+			t.Errorf("%s re-scored rank %s, want %d", code, r, higher+1)
+		}
+	}
+	// Units per band add up, both years and re-scored.
+	for _, side := range []string{"from", "to", "to_under"} {
+		n := 0
+		for _, b := range fc["distribution"].(map[string]any)[side].([]any) {
+			c, _ := strconv.Atoi(fmt.Sprint(b.(map[string]any)["units"]))
+			n += c
+		}
+		if n != len(units) {
+			t.Errorf("distribution.%s counts %d units, want %d", side, n, len(units))
+		}
+	}
+	moves := fc["band_moves"].(map[string]any)
+	up, _ := strconv.Atoi(fmt.Sprint(moves["up"]))
+	down, _ := strconv.Atoi(fmt.Sprint(moves["down"]))
+	same, _ := strconv.Atoi(fmt.Sprint(moves["same"]))
+	if up+down+same != len(units) {
+		t.Errorf("band moves %v for %d units", moves, len(units))
+	}
+
+	// as_of with score_under: the scorecard of 30 June 2020 re-scored.
+	// hotspots 2380: 1 + (2380 − 2400)/(2300 − 2400) = 1.2; elderly 73
+	// reaches level 2: 2; tourism −12.5: 1; performance (40·1.2 + 30·2 +
+	// 30·1)/100 = 1.38; PMQA not reported: potential 0; total (1.38 + 0)/2
+	// = 0.69, below the scale's floor: position (0.69 − 1)/4 = −0.0775.
+	asOf := l.get(t, "/v1/units/TH-50/years/2563/scorecard?as_of=2020-06-30T00:00:00Z&score_under=2562", demo.ShowcaseUnit)
+	if fmt.Sprint(asOf["total"]) != "19.875" || field(asOf, "score_under", "total") != "0.69" ||
+		field(asOf, "score_under", "position") != "-0.0775" || field(asOf, "score_under", "band") != "ต้องปรับปรุง" {
+		t.Errorf("as of 30 June 2020 under FY2562: %v / %v", asOf["total"], asOf["score_under"])
+	}
+	// The unit comparison says the same as the framework comparison.
+	c := l.get(t, "/v1/units/TH-50/comparison?from=2562&to=2563&score_under=2562", demo.ShowcaseUnit)
+	st := c["standings"].(map[string]any)
+	if field(st, "to_under", "total") != "2.84" || field(st, "to_under", "rank") != field(cm, "score_under", "rank") ||
+		field(st, "from", "rank") != field(cm, "from_standing", "rank") || field(st, "change", "position_change") != "0.0629" {
+		t.Errorf("unit comparison standings %v", st)
+	}
+}
+
+// underFiveLevels recomputes a FY2563 scorecard's total under FY2562's
+// framework: targets mapped 3 → 5 by position, scored on levels 1–5 with
+// below_first 1, components averaged.
+func underFiveLevels(t *testing.T, sc map[string]any) float64 {
+	num := func(v any) float64 {
+		f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
+		if err != nil {
+			t.Fatalf("not a number: %v", v)
+		}
+		return f
+	}
+	type acc struct{ ws, w float64 }
+	comps := map[string]*acc{"performance": {}, "potential": {}}
+	for _, row := range sc["indicators"].([]any) {
+		ind := row.(map[string]any)
+		ts := ind["targets"].([]any)
+		t1, t2, t3 := num(ts[0].(map[string]any)["target"]), num(ts[1].(map[string]any)["target"]), num(ts[2].(map[string]any)["target"])
+		five := []float64{t1, (t1 + t2) / 2, t2, (t2 + t3) / 2, t3}
+		score := 0.0 // unverified: counts 0
+		if ind["verified_actual"] != nil {
+			x := num(ind["verified_actual"])
+			dir := ind["direction"]
+			better := func(a, b float64) bool {
+				if dir == "down" {
+					return a <= b
+				}
+				return a >= b
+			}
+			switch {
+			case !better(x, five[0]):
+				score = 1
+			case better(x, five[4]):
+				score = 5
+			default:
+				k := 0
+				for better(x, five[k+1]) {
+					k++
+				}
+				score = float64(k + 1)
+				if dir != "milestone" {
+					score += (x - five[k]) / (five[k+1] - five[k])
+				}
+			}
+		}
+		w := num(ind["weight"])
+		a := comps[ind["component"].(string)]
+		a.ws += w * score
+		a.w += w
+	}
+	total := 0.0
+	for _, a := range comps {
+		if a.w > 0 {
+			total += a.ws / a.w
+		}
+	}
+	return total / 2
 }

@@ -332,7 +332,9 @@ func TestBrowser(t *testing.T) {
 //
 // where $CM is the Chiang Mai officer's token `serve --demo` prints. It
 // writes scorecard.png (Chiang Mai, FY2563) and trend.png (Chiang Mai's
-// first long-term series).
+// first long-term series); with KPILEDGER_DOCS_OPDC_TOKEN="$OPDC" also
+// compare.png, the FY2562–FY2563 province comparison with FY2563's
+// results shown under FY2562's framework.
 func TestDocsScreenshots(t *testing.T) {
 	base, tok := os.Getenv("KPILEDGER_DOCS_URL"), os.Getenv("KPILEDGER_DOCS_TOKEN")
 	if base == "" || tok == "" || os.Getenv("KPILEDGER_SCREENSHOTS") == "" {
@@ -348,4 +350,9 @@ func TestDocsScreenshots(t *testing.T) {
 	}
 	id := must(t, ctx, chromedp.Evaluate[string](`document.querySelector('section.trend').id`))
 	screenshot(t, ctx, "trend", id)
+	if opdc := os.Getenv("KPILEDGER_DOCS_OPDC_TOKEN"); opdc != "" {
+		ctx := newTab(t, browser)
+		signIn(t, ctx, base, opdc, "/frameworks/compare?from=2562&to=2563&kind=province&under=1")
+		screenshot(t, ctx, "compare", "compare-top")
+	}
 }

@@ -305,3 +305,161 @@ func safeID(s string) string {
 	}
 	return b.String()
 }
+
+// A bar chart draws counts or scale positions as horizontal bars, in
+// groups: units per band for each year of a framework comparison, or one
+// unit's place on each year's scale. Like the trend chart it is plain
+// geometry for the "bars" template, and the page shows the same figures
+// in a table beside it.
+
+// barChart is a horizontal bar chart.
+type barChart struct {
+	ID    string
+	W, H  float64
+	Title string
+	Desc  string
+	// Left and Right bound the bars' area; Zero is the x of value 0.
+	Left, Right, Zero float64
+	Top, Bottom       float64
+	Ticks             []chartTick
+	Rows              []barRow
+	// Spans are the vertical extents of the groups' bars: the grid is
+	// drawn behind the bars only, not through the groups' headings.
+	Spans []barSpan
+}
+
+type barSpan struct{ Y1, Y2 float64 }
+
+// barRow is a group heading (Heading) or one bar.
+type barRow struct {
+	Heading bool
+	Label   string
+	Y       float64 // the row's text baseline
+	X, W    float64 // the bar's rectangle, left edge and width
+	Value   string  // the figure drawn beside the bar, as the API gives it
+	Key     string  // what the bar stands for (a band's label, a year)
+	Series  string  // "from", "to" or "under": the bar's colour
+	VX      float64 // where the figure is written
+}
+
+// barGroup is one group of bars: a heading and its bars.
+type barGroup struct {
+	Heading string
+	Series  string
+	Bars    []barInput
+}
+
+type barInput struct {
+	Label  string
+	Key    string
+	Value  domain.Number
+	Series string // overrides the group's
+}
+
+// Bar chart geometry, in SVG user units.
+const (
+	barW       = 720
+	barLeft    = 250
+	barRight   = 650
+	barRowH    = 24
+	barHeadH   = 30
+	barTop     = 30
+	barAxisPad = 26
+)
+
+// newBarChart lays out groups of bars on a scale from lo to hi (lo ≤ 0).
+func newBarChart(id, title string, groups []barGroup, lo, hi float64, tickStep float64) barChart {
+	m := barChart{ID: id, W: barW, Title: title, Left: barLeft, Right: barRight, Top: barTop}
+	x := func(v float64) float64 {
+		if hi <= lo {
+			return barLeft
+		}
+		return barLeft + (v-lo)/(hi-lo)*(barRight-barLeft)
+	}
+	m.Zero = x(0)
+	y := float64(barTop)
+	var desc []string
+	for _, g := range groups {
+		y += barHeadH
+		m.Rows = append(m.Rows, barRow{Heading: true, Label: g.Heading, Y: y - 8})
+		span := barSpan{Y1: y}
+		var parts []string
+		for _, b := range g.Bars {
+			y += barRowH
+			v := b.Value.Float64()
+			left, right := x(math.Min(0, v)), x(math.Max(0, v))
+			r := barRow{Label: b.Label, Key: b.Key, Series: g.Series, Y: y - 7, X: left, W: right - left, Value: num(b.Value)}
+			if b.Series != "" {
+				r.Series = b.Series
+			}
+			r.VX = right + 6
+			m.Rows = append(m.Rows, r)
+			parts = append(parts, fmt.Sprintf("%s %s", b.Label, num(b.Value)))
+		}
+		span.Y2 = y + 4
+		m.Spans = append(m.Spans, span)
+		desc = append(desc, g.Heading+": "+strings.Join(parts, ", "))
+	}
+	m.Bottom = y + 8
+	for v := lo; v <= hi+tickStep/2; v += tickStep {
+		m.Ticks = append(m.Ticks, chartTick{Pos: x(v), Label: strconv.FormatFloat(v, 'f', stepDecimals(tickStep), 64)})
+	}
+	m.H = m.Bottom + barAxisPad
+	m.Desc = strings.Join(desc, "; ")
+	return m
+}
+
+// distributionChart draws units per band for each year of a framework
+// comparison, and for the later year re-scored when it is shown.
+func distributionChart(fc *projections.FrameworkComparison) barChart {
+	groups := []barGroup{
+		{Heading: fmt.Sprintf("ปี %d ตามกรอบปี %d (FY%d under its own framework)", fc.From, fc.From, fc.From), Series: "from", Bars: bandBars(fc.Distribution.From)},
+		{Heading: fmt.Sprintf("ปี %d ตามกรอบปี %d (FY%d under its own framework)", fc.To, fc.To, fc.To), Series: "to", Bars: bandBars(fc.Distribution.To)},
+	}
+	if fc.ScoreUnder != nil {
+		groups = append(groups, barGroup{Heading: fmt.Sprintf("ปี %d ตามกรอบปี %d (FY%d's results under FY%d's framework)", fc.To, fc.ScoreUnder.ScoreUnder, fc.To, fc.ScoreUnder.ScoreUnder),
+			Series: "under", Bars: bandBars(fc.Distribution.ToUnder)})
+	}
+	hi := 1.0
+	for _, g := range groups {
+		for _, b := range g.Bars {
+			hi = math.Max(hi, b.Value.Float64())
+		}
+	}
+	_, top, step := niceRange([]float64{0, hi})
+	return newBarChart("distribution-chart", fmt.Sprintf("จำนวนหน่วยในแต่ละระดับผลการประเมิน ปี %d และ %d (units per band)", fc.From, fc.To), groups, 0, top, step)
+}
+
+func bandBars(counts []projections.BandCount) []barInput {
+	out := make([]barInput, len(counts))
+	for i, c := range counts {
+		out[i] = barInput{Label: c.Label, Key: c.Label, Value: domain.Number(strconv.Itoa(c.Units))}
+	}
+	return out
+}
+
+// positionChart draws one unit's position on each year's scale: the
+// earlier year, the later year, and the later year re-scored when shown.
+func positionChart(c *projections.Comparison) barChart {
+	st := c.Standings
+	var bars []barInput
+	add := func(label, key string, s *projections.Standing) {
+		if s != nil && s.Position != "" {
+			bars = append(bars, barInput{Label: label, Key: key, Value: s.Position, Series: key})
+		}
+	}
+	add(fmt.Sprintf("ปี %d ตามกรอบปี %d", c.From, c.From), "from", st.From)
+	add(fmt.Sprintf("ปี %d ตามกรอบปี %d", c.To, c.To), "to", st.To)
+	if c.ScoreUnder != nil {
+		add(fmt.Sprintf("ปี %d ตามกรอบปี %d", c.To, c.ScoreUnder.ScoreUnder), "under", st.ToUnder)
+	}
+	lo := 0.0
+	for _, b := range bars {
+		lo = math.Min(lo, b.Value.Float64())
+	}
+	if lo < 0 {
+		lo = math.Floor(lo*4) / 4
+	}
+	groups := []barGroup{{Heading: "ตำแหน่งบนมาตรวัดของกรอบ 0 (ต่ำสุด) ถึง 1 (สูงสุด) · position on the framework's scale", Series: "position", Bars: bars}}
+	return newBarChart("position-chart", fmt.Sprintf("%s: ตำแหน่งบนมาตรวัด ปี %d และ %d (scale position)", c.UnitNameTH, c.From, c.To), groups, lo, 1, 0.25)
+}

@@ -304,3 +304,40 @@ func sortedInts(set map[int]bool) []int {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// rank shows a rank, or a dash for a unit without one.
+func rank(r *int) string {
+	if r == nil {
+		return "—"
+	}
+	return strconv.Itoa(*r)
+}
+
+// signedInt shows a rank change with its sign: +3 climbed three places.
+func signedInt(n *int) string {
+	if n == nil {
+		return "—"
+	}
+	return signed(domain.Number(strconv.Itoa(*n)))
+}
+
+// signInt is sign for a rank change.
+func signInt(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return sign(domain.Number(strconv.Itoa(*n)))
+}
+
+// moveTH says a band movement in Thai first.
+func moveTH(move string) string {
+	switch move {
+	case projections.BandUp:
+		return "▲ เลื่อนขึ้น (up)"
+	case projections.BandDown:
+		return "▼ เลื่อนลง (down)"
+	case projections.BandSame:
+		return "= คงเดิม (same)"
+	}
+	return "—"
+}

@@ -198,10 +198,13 @@ func TestTrendChart(t *testing.T) {
 
 func TestSortCompareRows(t *testing.T) {
 	rows := []compareRow{
-		{UnitTotals: projections.UnitTotals{Unit: "TH-57", NameTH: "เชียงราย", FromTotal: "85", ToTotal: "72.75", Delta: "-12.25"}},
-		{UnitTotals: projections.UnitTotals{Unit: "TH-50", NameTH: "เชียงใหม่", FromTotal: "84.375", ToTotal: "85.625", Delta: "1.25"}},
+		{UnitTotals: projections.UnitTotals{Unit: "TH-57", NameTH: "เชียงราย", FromTotal: "85", ToTotal: "72.75", Delta: "-12.25",
+			Change: projections.StandingChange{PositionChange: "-0.1225"}}},
+		{UnitTotals: projections.UnitTotals{Unit: "TH-50", NameTH: "เชียงใหม่", FromTotal: "84.375", ToTotal: "85.625", Delta: "1.25",
+			Change: projections.StandingChange{PositionChange: "0.0125"}}},
 		{UnitTotals: projections.UnitTotals{Unit: "TH-54", NameTH: "แพร่", FromTotal: "70", ToTotal: "", Delta: ""}},
-		{UnitTotals: projections.UnitTotals{Unit: "TH-62", NameTH: "กำแพงเพชร", FromTotal: "90", ToTotal: "90", Delta: "0"}},
+		{UnitTotals: projections.UnitTotals{Unit: "TH-62", NameTH: "กำแพงเพชร", FromTotal: "90", ToTotal: "90", Delta: "0",
+			Change: projections.StandingChange{PositionChange: "0"}}},
 	}
 	order := func() []string {
 		var out []string
@@ -220,13 +223,19 @@ func TestSortCompareRows(t *testing.T) {
 		{"unit", "asc", []string{"TH-50", "TH-54", "TH-57", "TH-62"}},
 		// Thai order: กำแพงเพชร, เชียงราย, เชียงใหม่, แพร่.
 		{"name", "asc", []string{"TH-62", "TH-57", "TH-50", "TH-54"}},
+		// Position change; a unit without one sorts last either way.
+		{"move", "desc", []string{"TH-50", "TH-62", "TH-57", "TH-54"}},
+		{"move", "asc", []string{"TH-57", "TH-62", "TH-50", "TH-54"}},
 	} {
 		sortCompareRows(rows, c.key, c.dir)
 		if got := order(); !slices.Equal(got, c.want) {
 			t.Errorf("sort %s %s: %v, want %v", c.key, c.dir, got, c.want)
 		}
 	}
-	hs := sortHeaders(domain.KindProvince, 2563, 2564, "delta", "asc")
+	hs := sortHeaders(columnsFor(true), domain.KindProvince, 2563, 2564, true, "delta", "asc")
+	if len(hs) != len(compareColumns)+len(underColumns) || !strings.Contains(hs[0].Href, "under=1") {
+		t.Errorf("headers with the re-scored columns: %+v", hs)
+	}
 	for _, h := range hs {
 		switch h.Key {
 		case "delta":

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -28,11 +29,19 @@ type comparePage struct {
 	Rows     []compareRow
 	Headers  []sortHeader
 	Scoped   bool
+	// Under is true when the later year's results are also shown scored
+	// under the earlier year's framework (?under=1); UnderFW is that
+	// framework, ToggleHref the address that flips it.
+	Under      bool
+	UnderFW    *domain.Framework
+	ToggleHref string
+	Chart      barChart
 }
 
 type compareRow struct {
 	projections.UnitTotals
 	FromRank, ToRank int
+	UnderRank        int // the re-scored band's tint, on the earlier year's bands
 }
 
 // sortHeader is a sortable column: its header links to the page sorted by
@@ -54,6 +63,24 @@ var compareColumns = []sortHeader{
 	{Key: "from", Label: "คะแนนรวมปีฐาน", LabelEN: "From total", Numeric: true},
 	{Key: "to", Label: "คะแนนรวมปีเปรียบเทียบ", LabelEN: "To total", Numeric: true},
 	{Key: "delta", Label: "ผลต่าง", LabelEN: "Change", Numeric: true},
+	{Key: "from_pos", Label: "ตำแหน่งปีฐาน", LabelEN: "From position", Numeric: true},
+	{Key: "to_pos", Label: "ตำแหน่งปีเปรียบเทียบ", LabelEN: "To position", Numeric: true},
+	{Key: "move", Label: "ตำแหน่งเปลี่ยน", LabelEN: "Position change", Numeric: true},
+	{Key: "rank", Label: "อันดับขยับ", LabelEN: "Rank change", Numeric: true},
+}
+
+// underColumns are added while the later year is shown re-scored.
+var underColumns = []sortHeader{
+	{Key: "under", Label: "คะแนนปีเปรียบเทียบตามกรอบปีฐาน", LabelEN: "To re-scored", Numeric: true},
+	{Key: "under_move", Label: "ตำแหน่งเปลี่ยน (กรอบเดียวกัน)", LabelEN: "Position change, one framework", Numeric: true},
+}
+
+// columnsFor is the units table's sortable columns.
+func columnsFor(under bool) []sortHeader {
+	if under {
+		return append(slices.Clone(compareColumns), underColumns...)
+	}
+	return compareColumns
 }
 
 const (
@@ -72,13 +99,15 @@ func (d *Dashboard) compare(c echo.Context, s *session) error {
 	if !kind.Valid() {
 		return badRequestf(`kind: ต้องเป็น "province" หรือ "department" (must be "province" or "department")`)
 	}
+	under := c.QueryParam("under") == "1"
+	columns := columnsFor(under)
 	sortKey, dir := c.QueryParam("sort"), c.QueryParam("dir")
-	col := slices.IndexFunc(compareColumns, func(h sortHeader) bool { return h.Key == sortKey })
+	col := slices.IndexFunc(columns, func(h sortHeader) bool { return h.Key == sortKey })
 	if col < 0 {
 		sortKey, dir = defaultSort, defaultDir
 	} else if dir != "asc" && dir != "desc" {
 		dir = "asc"
-		if compareColumns[col].Numeric {
+		if columns[col].Numeric {
 			dir = "desc"
 		}
 	}
@@ -115,7 +144,13 @@ func (d *Dashboard) compare(c echo.Context, s *session) error {
 			pg.Missing = "เลือกปีงบประมาณสองปีที่มีกรอบการประเมิน (choose two fiscal years with a published framework)"
 			return
 		}
-		fc, cerr := projections.CompareFrameworks(st, kind, from, to, include)
+		var underFW *domain.FrameworkRevision
+		if under {
+			// The toggle shows the later year's results under the earlier
+			// year's framework: the API's &score_under=<from>.
+			underFW = st.Framework(from, kind)
+		}
+		fc, cerr := projections.CompareFrameworksUnder(st, kind, from, to, include, underFW)
 		if cerr != nil {
 			pe, _ := toPageError(cerr)
 			status, pg.Missing, err = pe.Status, pe.Detail, nil
@@ -127,18 +162,30 @@ func (d *Dashboard) compare(c echo.Context, s *session) error {
 		pg.FC = &fc
 		a, b := st.Framework(from, kind).Framework, st.Framework(to, kind).Framework
 		pg.FromFW, pg.ToFW = cloneFramework(a), cloneFramework(b)
+		if underFW != nil {
+			pg.UnderFW = cloneFramework(underFW.Framework)
+		}
 	})
 	if err != nil {
 		return err
 	}
-	pg.From, pg.To = from, to
+	pg.From, pg.To, pg.Under = from, to, under && pg.FC != nil
 	if pg.FC != nil {
 		for _, r := range pg.FC.Units {
-			pg.Rows = append(pg.Rows, compareRow{UnitTotals: r, FromRank: bandRank(pg.FromFW.Bands, r.FromBand), ToRank: bandRank(pg.ToFW.Bands, r.ToBand)})
+			row := compareRow{UnitTotals: r, FromRank: bandRank(pg.FromFW.Bands, r.FromBand), ToRank: bandRank(pg.ToFW.Bands, r.ToBand), UnderRank: -1}
+			if r.ScoreUnder != nil {
+				row.UnderRank = bandRank(pg.UnderFW.Bands, r.ScoreUnder.Band)
+			}
+			pg.Rows = append(pg.Rows, row)
 		}
 		sortCompareRows(pg.Rows, sortKey, dir)
+		pg.Chart = distributionChart(pg.FC)
 	}
-	pg.Headers = sortHeaders(kind, from, to, sortKey, dir)
+	pg.Headers = sortHeaders(columns, kind, from, to, under, sortKey, dir)
+	q := compareQuery(kind, from, to, !under)
+	q.Set("sort", sortKey)
+	q.Set("dir", dir)
+	pg.ToggleHref = "/frameworks/compare?" + q.Encode()
 	d.render(c, status, "compare", pg)
 	return nil
 }
@@ -169,6 +216,9 @@ func sortCompareRows(rows []compareRow, key, dir string) {
 		case "delta":
 			return cmpNumbers(a.Delta, b.Delta)
 		}
+		if va, vb := sortValue(a, key), sortValue(b, key); key != "unit" && key != "name" {
+			return cmpNumbers(va, vb)
+		}
 		return strings.Compare(a.Unit, b.Unit)
 	}
 	absent := func(r compareRow) bool {
@@ -179,8 +229,10 @@ func sortCompareRows(rows []compareRow, key, dir string) {
 			return r.ToTotal == ""
 		case "delta":
 			return r.Delta == ""
+		case "unit", "name":
+			return false
 		}
-		return false
+		return sortValue(r, key) == ""
 	}
 	slices.SortStableFunc(rows, func(a, b compareRow) int {
 		if x, y := absent(a), absent(b); x != y {
@@ -200,11 +252,51 @@ func sortCompareRows(rows []compareRow, key, dir string) {
 	})
 }
 
+// sortValue is a row's figure in one of the comparable columns.
+func sortValue(r compareRow, key string) domain.Number {
+	switch key {
+	case "from_pos":
+		return r.FromStanding.Position
+	case "to_pos":
+		return r.ToStanding.Position
+	case "move":
+		return r.Change.PositionChange
+	case "rank":
+		if r.Change.RankChange != nil {
+			return domain.Number(strconv.Itoa(*r.Change.RankChange))
+		}
+	case "under":
+		if r.ScoreUnder != nil {
+			return r.ScoreUnder.Total
+		}
+	case "under_move":
+		if r.UnderChange != nil {
+			return r.UnderChange.PositionChange
+		}
+	}
+	return ""
+}
+
+// compareQuery is the page's address without the sort.
+func compareQuery(kind domain.UnitKind, from, to int, under bool) url.Values {
+	q := url.Values{"kind": {string(kind)}}
+	if from != 0 {
+		q.Set("from", itoa(from))
+	}
+	if to != 0 {
+		q.Set("to", itoa(to))
+	}
+	if under {
+		q.Set("under", "1")
+	}
+	return q
+}
+
 // sortHeaders builds each column's link: to sort by it ascending, or, when
 // it is the current column, in the other direction.
-func sortHeaders(kind domain.UnitKind, from, to int, key, dir string) []sortHeader {
-	out := make([]sortHeader, len(compareColumns))
-	for i, h := range compareColumns {
+func sortHeaders(columns []sortHeader, kind domain.UnitKind, from, to int, under bool, key, dir string) []sortHeader {
+	out := make([]sortHeader, len(columns))
+	for i, h := range columns {
 		next := "asc"
 		if h.Numeric {
 			next = "desc" // a reader sorting by a score wants the best first
@@ -213,13 +305,9 @@ func sortHeaders(kind domain.UnitKind, from, to int, key, dir string) []sortHead
 			h.AriaSort = map[string]string{"asc": "ascending", "desc": "descending"}[dir]
 			next = map[string]string{"asc": "desc", "desc": "asc"}[dir]
 		}
-		q := url.Values{"kind": {string(kind)}, "sort": {h.Key}, "dir": {next}}
-		if from != 0 {
-			q.Set("from", itoa(from))
-		}
-		if to != 0 {
-			q.Set("to", itoa(to))
-		}
+		q := compareQuery(kind, from, to, under)
+		q.Set("sort", h.Key)
+		q.Set("dir", next)
 		h.Href = "/frameworks/compare?" + q.Encode() + "#units"
 		out[i] = h
 	}

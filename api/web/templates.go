@@ -64,6 +64,10 @@ var funcs = template.FuncMap{
 	"f1":           f1,
 	"plus":         func(a, b float64) float64 { return a + b },
 	"minus":        func(a, b float64) float64 { return a - b },
+	"rank":         rank,
+	"signedInt":    signedInt,
+	"signInt":      signInt,
+	"moveTH":       moveTH,
 }
 
 func parsePages() map[string]*template.Template {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -20,8 +21,14 @@ type unitPageData struct {
 	From, To int
 	Cmp      *projections.Comparison
 	CmpNote  string
-	Trends   []trendView
-	CanAudit bool
+	// Under shows the later year's results also scored under the earlier
+	// year's framework (?under=1, the API's &score_under=<from>);
+	// ToggleHref flips it, PosChart draws the positions.
+	Under      bool
+	ToggleHref string
+	PosChart   barChart
+	Trends     []trendView
+	CanAudit   bool
 }
 
 // yearRow is one fiscal year of a unit in the multi-year table.
@@ -68,6 +75,7 @@ func (d *Dashboard) unitPage(c echo.Context, s *session) error {
 			return err
 		}
 	}
+	under := c.QueryParam("under") == "1"
 	var (
 		trends []projections.SeriesTrend
 		cmpErr error
@@ -82,7 +90,11 @@ func (d *Dashboard) unitPage(c echo.Context, s *session) error {
 		from, to = defaultComparison(pg.Years, from, to)
 		if from != 0 && to != 0 {
 			var cmp projections.Comparison
-			if cmp, cmpErr = projections.BuildComparison(st, u.Code, from, to); cmpErr == nil {
+			var underFW *domain.FrameworkRevision
+			if under && st.Framework(to, u.Kind) != nil {
+				underFW = st.Framework(from, u.Kind)
+			}
+			if cmp, cmpErr = projections.BuildComparisonUnder(st, u.Code, from, to, underFW); cmpErr == nil {
 				pg.Cmp = &cmp
 			}
 		}
@@ -101,6 +113,15 @@ func (d *Dashboard) unitPage(c echo.Context, s *session) error {
 		pg.CmpNote = "ไม่มีกรอบการประเมินของปี " + strconv.Itoa(from) + " และ " + strconv.Itoa(to) + " (" + pe.Detail + ")"
 	}
 	pg.From, pg.To = from, to
+	if pg.Cmp != nil {
+		pg.Under = pg.Cmp.ScoreUnder != nil
+		pg.PosChart = positionChart(pg.Cmp)
+		q := url.Values{"from": {strconv.Itoa(from)}, "to": {strconv.Itoa(to)}}
+		if !under {
+			q.Set("under", "1")
+		}
+		pg.ToggleHref = unitPath(u.Code) + "?" + q.Encode() + "#cmp-h"
+	}
 	for _, tr := range trends {
 		pg.Trends = append(pg.Trends, trendView{SeriesTrend: tr, Chart: trendChart(tr)})
 	}

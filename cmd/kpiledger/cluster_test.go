@@ -417,6 +417,11 @@ func clusterViews(units []string) []string {
 	for _, u := range units {
 		v = append(v, "/v1/units/"+u+"/years/2565/scorecard", "/v1/units/"+u+"/years/2565/indicators")
 	}
+	// The comparable views rank every unit of the year and re-score
+	// results (score_under): each node must compute them to the same bytes.
+	v = append(v, "/v1/frameworks/compare?from=2565&to=2565&kind=province&score_under=2565",
+		"/v1/units/"+units[0]+"/years/2565/scorecard?score_under=2565&revision=1",
+		"/v1/units/"+units[0]+"/comparison?from=2565&to=2565&score_under=2565")
 	return append(v, "/v1/units/"+units[0]+"/years/2565/audit")
 }
 
