@@ -262,7 +262,8 @@ func TestOIDCClaimMapping(t *testing.T) {
 		{ID: "a", Username: "a", Password: "a", Name: "A", Groups: []string{"kpiledger:auditor", "kpiledger:auditor"}},
 		{ID: "b", Username: "b", Password: "b", Name: "B", Groups: []string{"kpiledger:opdc", "kpiledger:auditor"}},
 		{ID: "c", Username: "c", Password: "c", Name: "C", Groups: []string{"kpiledger:unit:not a unit"}},
-		{ID: "d", Username: "d", Password: "d", Name: "D", Groups: []string{"kpiledger:unit:cdd", "other:opdc"}},
+		{ID: "d", Username: "d", Password: "d", Name: "D", Groups: []string{"kpiledger:unit:TH-57", "other:opdc"}},
+		{ID: "e", Username: "e", Password: "e", Name: "E", Groups: []string{"kpiledger:unit:nosuchdept"}},
 	}
 	op := oidctest.Start(t, "127.0.0.1", []oidctest.Client{ssoClient}, people)
 	h := newSSOHarness(t, op, op.Issuer, false)
@@ -275,7 +276,9 @@ func TestOIDCClaimMapping(t *testing.T) {
 		{"a", 200, ""},
 		{"b", 403, "more than one kpiledger role (auditor, opdc)"},
 		{"c", 403, "does not name a unit"},
-		{"d", 403, "reads cdd only, not TH-50"}, // prefixes other than kpiledger: are ignored
+		{"d", 403, "reads TH-57 only, not TH-50"}, // prefixes other than kpiledger: are ignored
+		// A unit the ledger does not know is refused, as for local tokens.
+		{"e", 401, `nosuchdept\" is not known to this ledger`},
 	} {
 		tok := op.SignIn(t, ssoClient, c.user, c.user).Access
 		r := h.do("GET", "/v1/units/TH-50/years/2563/indicators", tok, nil)
