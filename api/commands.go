@@ -75,6 +75,10 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 		if err != nil {
 			return written{}, err
 		}
+		if isDryRun(ctx) {
+			// A spreadsheet import's dry run: decided, not appended.
+			return written{}, &wouldAppend{Type: env.Type, Agg: agg, Version: env.AggregateVersion}
+		}
 		env.Actor = p.Actor()
 		env.OccurredAt = occurred
 		env.CommandID = commandID
@@ -113,6 +117,27 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 		}
 		return w, s.waitFor(ctx, w.Sequence)
 	}
+}
+
+// dryRunKey marks a request context whose command is to be decided but
+// not appended (an import's dry run).
+type dryRunKey struct{}
+
+func withDryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+func isDryRun(ctx context.Context) bool { v, _ := ctx.Value(dryRunKey{}).(bool); return v }
+
+// wouldAppend is a dry run's answer: the event the command would append.
+type wouldAppend struct {
+	Type    string
+	Agg     events.Aggregate
+	Version uint64
+}
+
+func (w *wouldAppend) Error() string {
+	return "dry run: would append " + w.Type + " to " + w.Agg.Kind + " " + w.Agg.ID
 }
 
 var errKeyReused = problem(http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/opdc/kpiledger/api/sheets"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/projections"
@@ -95,9 +96,33 @@ func (s *Server) getFramework(c echo.Context) error {
 
 // listUnits: GET /v1/units.
 func (s *Server) listUnits(c echo.Context) error {
+	f, err := viewFormat(c)
+	if err != nil {
+		return err
+	}
 	var out unitList
-	s.model.Read(func(st *projections.State) { out.Units = st.Units() })
-	return c.JSON(http.StatusOK, out)
+	if f == formatJSON {
+		s.model.Read(func(st *projections.State) { out.Units = st.Units() })
+		return c.JSON(http.StatusOK, out)
+	}
+	// A download lists each unit with its total: for ?fiscal_year= when
+	// given, else for the unit's latest scored year.
+	fy := 0
+	if v := c.QueryParam("fiscal_year"); v != "" {
+		if fy, err = fiscalYear("fiscal_year", v); err != nil {
+			return err
+		}
+	}
+	var rows []sheets.UnitTotal
+	s.model.Read(func(st *projections.State) { rows, err = unitTotals(st, principal(c), fy) })
+	if err != nil {
+		return err
+	}
+	name := "units"
+	if fy > 0 {
+		name = fileName("units", fy)
+	}
+	return view(c, out, name, func() []sheets.Table { return sheets.Units(rows) })
 }
 
 // listIndicators: GET /v1/units/{unit}/years/{fy}/indicators.
@@ -193,7 +218,7 @@ func (s *Server) listSeries(c echo.Context) error {
 			out.Series = append(out.Series, projections.NewSeriesView(st.Series[id]))
 		}
 	})
-	return c.JSON(http.StatusOK, out)
+	return view(c, out, fileName("series", unit.Code), func() []sheets.Table { return sheets.Series(out.Series) })
 }
 
 // trends: GET /v1/units/{unit}/trends.
@@ -210,7 +235,7 @@ func (s *Server) trends(c echo.Context) error {
 	if out.Trends == nil {
 		out.Trends = []projections.SeriesTrend{}
 	}
-	return c.JSON(http.StatusOK, out)
+	return view(c, out, fileName("trends", unit.Code), func() []sheets.Table { return sheets.Trends(out.Trends) })
 }
 
 // trend: GET /v1/units/{unit}/series/{id}/trend.
@@ -238,7 +263,7 @@ func (s *Server) trend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return view(c, out, fileName("trend", unit.Code, out.SeriesID), func() []sheets.Table { return sheets.Trends([]projections.SeriesTrend{out}) })
 }
 
 // scorecard: GET /v1/units/{unit}/years/{fy}/scorecard(?as_of=RFC3339).
@@ -269,14 +294,14 @@ func (s *Server) scorecard(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, sc)
+		return view(c, sc, fileName("scorecard", unit.Code, fy, "as-of", at.UTC().Format("20060102T150405Z")), func() []sheets.Table { return sheets.Scorecard(sc) })
 	}
 	var sc projections.Scorecard
 	s.model.Read(func(st *projections.State) { sc, err = projections.BuildScorecard(st, unit.Code, fy) })
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, sc)
+	return view(c, sc, fileName("scorecard", unit.Code, fy), func() []sheets.Table { return sheets.Scorecard(sc) })
 }
 
 // comparison: GET /v1/units/{unit}/comparison?from=&to=.
@@ -301,7 +326,7 @@ func (s *Server) comparison(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return view(c, out, fileName("comparison", unit.Code, from, to), func() []sheets.Table { return sheets.Comparison(out) })
 }
 
 // compareFrameworks: GET /v1/frameworks/compare?from=&to=&kind=. A unit
@@ -329,7 +354,7 @@ func (s *Server) compareFrameworks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return view(c, out, fileName("frameworks", kind, from, to), func() []sheets.Table { return sheets.FrameworkComparison(out) })
 }
 
 // audit: GET /v1/units/{unit}/years/{fy}/audit.
@@ -351,7 +376,7 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return view(c, out, fileName("audit", unit.Code, fy), func() []sheets.Table { return sheets.Audit(out) })
 }
 
 // maxEventPage bounds one page of the raw feed.
