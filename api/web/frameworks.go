@@ -133,6 +133,7 @@ func (d *Dashboard) compare(c echo.Context, s *session) error {
 	}
 	pg.From, pg.To = from, to
 	if pg.FC != nil {
+		pg.Downloads = downloads("/v1/frameworks/compare", url.Values{"from": {itoa(from)}, "to": {itoa(to)}, "kind": {string(kind)}})
 		for _, r := range pg.FC.Units {
 			pg.Rows = append(pg.Rows, compareRow{UnitTotals: r, FromRank: bandRank(pg.FromFW.Bands, r.FromBand), ToRank: bandRank(pg.ToFW.Bands, r.ToBand)})
 		}

@@ -50,6 +50,7 @@ type latestResult struct {
 // holds its own unit only.
 func (d *Dashboard) units(c echo.Context, s *session) error {
 	pg := unitsPage{layout: newLayout(s, "หน่วยรับการประเมิน", "units"), Scoped: s.P.Role == domain.RoleUnit}
+	pg.Downloads = downloads("/v1/units", nil)
 	groups := map[string]*unitGroup{}
 	for _, r := range regionOrder {
 		groups[r] = &unitGroup{ID: "region-" + r, NameTH: domain.RegionNameTH(r), NameEN: regionEN[r]}
