@@ -285,8 +285,21 @@ func (s *Server) resultsTemplate(c echo.Context) error {
 	return sendTemplate(c, name, []sheets.Table{main, instructions(templateResults)})
 }
 
+// sendTemplate answers a template as an XLSX workbook, or with
+// ?format=csv as its first sheet in CSV (for editing in a script).
 func sendTemplate(c echo.Context, name string, ts []sheets.Table) error {
+	f, err := viewFormat(c)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
+	if f == formatCSV {
+		if err := sheets.WriteCSV(&buf, ts[0]); err != nil {
+			return err
+		}
+		c.Response().Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ".csv"}))
+		return c.Blob(http.StatusOK, sheets.MediaCSV, buf.Bytes())
+	}
 	if err := sheets.WriteXLSX(&buf, ts); err != nil {
 		return err
 	}
