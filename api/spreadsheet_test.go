@@ -319,9 +319,13 @@ func TestImportRoundTrip(t *testing.T) {
 	tmpl := h.do("GET", base+"/template", cm, nil)
 	f := openXLSX(t, tmpl)
 	before := h.lastSeq()
+	scJSON := h.do("GET", "/v1/units/TH-50/years/2563/scorecard", cm, nil).Body
 	rep := h.must(200, "POST", base+"/import", cm, tmpl.Body, "Content-Type", mediaXLSX)
 	if summary(t, rep, "unchanged") != 3 || h.lastSeq() != before {
 		t.Fatalf("untouched template: %v; %d events appended", rep, h.lastSeq()-before)
+	}
+	if again := h.do("GET", "/v1/units/TH-50/years/2563/scorecard", cm, nil).Body; !bytes.Equal(again, scJSON) {
+		t.Fatalf("the scorecard changed after re-importing its own template:\n%s\n%s", scJSON, again)
 	}
 	scBefore := h.must(200, "GET", "/v1/units/TH-50/years/2563/scorecard", cm, nil)
 
