@@ -44,6 +44,10 @@ type Command struct {
 	// matching a byte-identical retry on the same target. Optional.
 	LegacyRequestHash string
 	Target            string
+	// DryRun decides the command and appends nothing: Execute answers
+	// with a *wouldAppend naming the event it would have appended (a
+	// spreadsheet import's dry run).
+	DryRun bool
 	// CorrelationID groups the event with others of one piece of work;
 	// empty (or longer than 128 characters) means the command's own id.
 	CorrelationID string
@@ -103,6 +107,10 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 		if err != nil {
 			return Written{}, err
 		}
+		if cmd.DryRun {
+			// A spreadsheet import's dry run: decided, not appended.
+			return Written{}, &wouldAppend{Type: env.Type, Agg: agg, Version: env.AggregateVersion}
+		}
 		env.Actor = p.Actor()
 		env.OccurredAt = occurred
 		env.CommandID = commandID
@@ -143,6 +151,28 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 	}
 }
 
+// dryRunKey marks a request context whose command is to be decided but
+// not appended: an import's dry run runs each row through its route's
+// handler with it, and the handler's Command carries it to Execute.
+type dryRunKey struct{}
+
+func withDryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+func isDryRun(ctx context.Context) bool { v, _ := ctx.Value(dryRunKey{}).(bool); return v }
+
+// wouldAppend is a dry run's answer: the event the command would append.
+type wouldAppend struct {
+	Type    string
+	Agg     events.Aggregate
+	Version uint64
+}
+
+func (w *wouldAppend) Error() string {
+	return "dry run: would append " + w.Type + " to " + w.Agg.Kind + " " + w.Agg.ID
+}
+
 var errKeyReused = problem(http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused",
 	"this Idempotency-Key was already used for a different request: another body, or another method, route or target")
 
@@ -163,7 +193,7 @@ func (s *Server) command(c echo.Context, req request) (Command, error) {
 		return Command{}, err
 	}
 	return Command{Principal: principal(c), IdempotencyKey: h.Get("Idempotency-Key"), RequestHash: req.hash,
-		LegacyRequestHash: req.raw, Target: req.target,
+		LegacyRequestHash: req.raw, Target: req.target, DryRun: isDryRun(c.Request().Context()),
 		CorrelationID: h.Get("X-Correlation-ID"), OccurredAt: occurred, IfMatch: ifm}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/opdc/kpiledger/api/sheets"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/projections"
@@ -99,6 +100,26 @@ func (s *Server) getFramework(c echo.Context) error {
 
 // listUnits: GET /v1/units.
 func (s *Server) listUnits(c echo.Context) error {
+	f, err := viewFormat(c)
+	if err != nil {
+		return err
+	}
+	if f != formatJSON {
+		// A download lists each unit with its total: for ?fiscal_year=
+		// when given, else for the unit's latest scored year.
+		fy := 0
+		if v := c.QueryParam("fiscal_year"); v != "" {
+			if fy, err = fiscalYear("fiscal_year", v); err != nil {
+				return err
+			}
+		}
+		var rows []sheets.UnitTotal
+		s.model.Read(func(st *projections.State) { rows, err = unitTotals(st, principal(c), fy) })
+		if err != nil {
+			return err
+		}
+		return render(c, rows)
+	}
 	var out unitList
 	s.model.Read(func(st *projections.State) { out.Units = st.Units() })
 	return c.JSON(http.StatusOK, out)
@@ -197,7 +218,7 @@ func (s *Server) listSeries(c echo.Context) error {
 			out.Series = append(out.Series, projections.NewSeriesView(st.Series[id]))
 		}
 	})
-	return c.JSON(http.StatusOK, out)
+	return render(c, out)
 }
 
 // trends: GET /v1/units/{unit}/trends.
@@ -243,7 +264,7 @@ func (s *Server) trend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return render(c, out)
 }
 
 // ScoreUnderParam reads ?score_under=FY (or FY/kind, to name the kind
@@ -309,7 +330,7 @@ func (s *Server) scorecard(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, sc)
+		return render(c, sc)
 	}
 	return s.view(c, func(st *projections.State) (any, error) {
 		return projections.BuildScorecardUnder(st, unit.Code, fy, under)
@@ -387,7 +408,7 @@ func (s *Server) compareFrameworks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return render(c, out)
 }
 
 // audit: GET /v1/units/{unit}/years/{fy}/audit.
@@ -403,7 +424,7 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return render(c, out)
 }
 
 // maxEventPage bounds one page of the raw feed.

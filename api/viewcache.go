@@ -78,6 +78,18 @@ func (vc *viewCache) put(key string, e viewEntry) {
 // a client that sends it back in If-None-Match gets 304 Not Modified while
 // the answer is the same, and the new answer once an event changes it.
 func (s *Server) view(c echo.Context, build func(st *projections.State) (any, error)) error {
+	if f, err := viewFormat(c); err != nil {
+		return err
+	} else if f != formatJSON {
+		// Spreadsheets are downloads, built afresh and not cached.
+		var out any
+		s.model.Read(func(st *projections.State) { out, err = build(st) })
+		if err != nil {
+			return err
+		}
+		return render(c, out)
+	}
+	c.Response().Header().Add("Vary", echo.HeaderAccept)
 	if _, pretty := c.QueryParams()["pretty"]; pretty {
 		// Echo indents ?pretty answers; they are for people, not cached.
 		var out any

@@ -364,3 +364,29 @@ func diff(a, b *big.Rat) *big.Rat {
 	}
 	return new(big.Rat).Sub(b, a)
 }
+
+// LatestScored is the unit's scorecard for its most recent fiscal year with
+// at least one scored indicator; ok is false when there is none. A year
+// whose indicators all await verification would show a total of 0, which
+// reads as a result and is not one, so it is passed over.
+func LatestScored(st *State, u domain.Unit) (sc Scorecard, ok bool, err error) {
+	var years []int
+	for _, uy := range st.UnitYears {
+		if uy.Unit == u.Code {
+			years = append(years, uy.FiscalYear)
+		}
+	}
+	slices.Sort(years)
+	for i := len(years) - 1; i >= 0; i-- {
+		if st.Framework(years[i], u.Kind) == nil {
+			continue
+		}
+		if sc, err = BuildScorecard(st, u.Code, years[i]); err != nil {
+			return sc, false, err
+		}
+		if slices.ContainsFunc(sc.Indicators, func(i ScorecardIndicator) bool { return i.Score != "" }) {
+			return sc, true, nil
+		}
+	}
+	return Scorecard{}, false, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -59,6 +60,7 @@ func (d *Dashboard) audit(c echo.Context, s *session) error {
 	pg.layout = newLayout(s, "เส้นทางการตรวจสอบ · "+u.NameTH+" ปีงบประมาณ "+itoa(fy), "units",
 		crumb{"หน่วยรับการประเมิน", "/units"}, crumb{u.NameTH, unitPath(u.Code)}, crumb{"ปีงบประมาณ " + itoa(fy), yearPath(u.Code, fy)},
 		crumb{"เส้นทางการตรวจสอบ", ""})
+	pg.Downloads = downloads("/v1/units/"+u.Code+"/years/"+itoa(fy)+"/audit", nil)
 	for i := range trail.Events {
 		e := trail.Events[i]
 		if !e.ChainOK && pg.FirstBreak == nil {
@@ -95,6 +97,34 @@ func (d *Dashboard) export(c echo.Context, s *session) error {
 	r.Header.Del("Cookie")
 	r.Header.Set(echo.HeaderAuthorization, "Bearer "+s.token)
 	// The page's headers do not apply to a download; the API sets its own.
+	c.Response().Header().Del("Content-Security-Policy")
+	d.echo.ServeHTTP(c.Response(), r)
+	return nil
+}
+
+// downloadable are the API views the dashboard's download links name: the
+// views that answer ?format=xlsx|csv.
+var downloadable = regexp.MustCompile(`^/v1/(units|units/[A-Za-z0-9-]+/(years/[0-9]{4}/(scorecard|audit)|comparison|trends|series|series/[0-9a-f-]+/trend)|frameworks/compare)$`)
+
+// download: GET /download?path=&format=&query= — a page's data as a
+// spreadsheet, answered by the API's own handler with the session's token,
+// so the API's roles decide what may be downloaded.
+func (d *Dashboard) download(c echo.Context, s *session) error {
+	path, format := c.QueryParam("path"), c.QueryParam("format")
+	if !downloadable.MatchString(path) || (format != "xlsx" && format != "csv") {
+		return &pageError{Status: http.StatusBadRequest, Title: "ลิงก์ดาวน์โหลดไม่ถูกต้อง", TitleEN: "Bad download link",
+			Detail: "path must name a view of the API and format must be xlsx or csv"}
+	}
+	q, err := url.ParseQuery(c.QueryParam("query"))
+	if err != nil {
+		return &pageError{Status: http.StatusBadRequest, Title: "ลิงก์ดาวน์โหลดไม่ถูกต้อง", TitleEN: "Bad download link", Detail: err.Error()}
+	}
+	q.Set("format", format)
+	r := c.Request().Clone(c.Request().Context())
+	r.URL = &url.URL{Path: path, RawQuery: q.Encode()}
+	r.RequestURI = r.URL.RequestURI()
+	r.Header.Del("Cookie")
+	r.Header.Set(echo.HeaderAuthorization, "Bearer "+s.token)
 	c.Response().Header().Del("Content-Security-Policy")
 	d.echo.ServeHTTP(c.Response(), r)
 	return nil

@@ -171,6 +171,7 @@ func (d *Dashboard) compare(c echo.Context, s *session) error {
 	}
 	pg.From, pg.To, pg.Under = from, to, under && pg.FC != nil
 	if pg.FC != nil {
+		pg.Downloads = downloads("/v1/frameworks/compare", url.Values{"from": {itoa(from)}, "to": {itoa(to)}, "kind": {string(kind)}})
 		for _, r := range pg.FC.Units {
 			row := compareRow{UnitTotals: r, FromRank: bandRank(pg.FromFW.Bands, r.FromBand), ToRank: bandRank(pg.ToFW.Bands, r.ToBand), UnderRank: -1}
 			if r.ScoreUnder != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -83,8 +84,10 @@ func (d *Dashboard) scorecard(c echo.Context, s *session) error {
 		}
 		pg.AsOf = &at
 		pg.AsOfInput = at.In(bangkok).Format("2006-01-02")
+		pg.Downloads = downloads("/v1/units/"+u.Code+"/years/"+itoa(fy)+"/scorecard", url.Values{"as_of": {at.UTC().Format(time.RFC3339)}})
 		sc, err = projections.ScorecardAsOf(c.Request().Context(), d.store, u, fy, at)
 	} else {
+		pg.Downloads = downloads("/v1/units/"+u.Code+"/years/"+itoa(fy)+"/scorecard", nil)
 		d.model.Read(func(st *projections.State) { sc, err = projections.BuildScorecard(st, u.Code, fy) })
 	}
 	status := http.StatusOK

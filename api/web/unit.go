@@ -64,6 +64,7 @@ func (d *Dashboard) unitPage(c echo.Context, s *session) error {
 	}
 	pg := unitPageData{Unit: u, CanAudit: api.CanAudit(s.P)}
 	pg.layout = newLayout(s, u.NameTH, "units", crumb{"หน่วยรับการประเมิน", "/units"}, crumb{u.NameTH, ""})
+	pg.Downloads = downloads("/v1/units/"+u.Code+"/trends", nil)
 	var from, to int
 	if v := c.QueryParam("from"); v != "" {
 		if from, err = fiscalYearParam("from", v); err != nil {
@@ -242,6 +243,7 @@ func (d *Dashboard) seriesPage(c echo.Context, s *session) error {
 	}
 	pg := seriesPageData{Unit: u, Trend: trendView{SeriesTrend: tr, Chart: trendChart(tr)}}
 	pg.layout = newLayout(s, tr.TitleTH, "units", crumb{"หน่วยรับการประเมิน", "/units"}, crumb{u.NameTH, unitPath(u.Code)}, crumb{"ตัวชี้วัดระยะยาว", ""})
+	pg.Downloads = downloads("/v1/units/"+u.Code+"/series/"+tr.SeriesID+"/trend", nil)
 	d.render(c, http.StatusOK, "series", pg)
 	return nil
 }

@@ -50,6 +50,7 @@ type latestResult struct {
 // holds its own unit only.
 func (d *Dashboard) units(c echo.Context, s *session) error {
 	pg := unitsPage{layout: newLayout(s, "หน่วยรับการประเมิน", "units"), Scoped: s.P.Role == domain.RoleUnit}
+	pg.Downloads = downloads("/v1/units", nil)
 	groups := map[string]*unitGroup{}
 	for _, r := range regionOrder {
 		groups[r] = &unitGroup{ID: "region-" + r, NameTH: domain.RegionNameTH(r), NameEN: regionEN[r]}
@@ -57,13 +58,12 @@ func (d *Dashboard) units(c echo.Context, s *session) error {
 	deps := &unitGroup{ID: "departments", NameTH: "ส่วนราชการ", NameEN: "Departments"}
 	var err error
 	d.model.Read(func(st *projections.State) {
-		years := yearsByUnit(st)
 		for _, u := range st.Units() {
 			if !api.CanRead(s.P, u.Code) {
 				continue
 			}
 			row := unitRow{Unit: u}
-			if row.Latest, err = latestScored(st, u, years[u.Code]); err != nil {
+			if row.Latest, err = latestScored(st, u); err != nil {
 				return
 			}
 			if u.Kind == domain.KindDepartment {
@@ -102,42 +102,15 @@ func sortByThaiName(rows []unitRow) {
 	slices.SortStableFunc(rows, func(a, b unitRow) int { return col.CompareString(a.NameTH, b.NameTH) })
 }
 
-// yearsByUnit indexes the fiscal years each unit has events in.
-func yearsByUnit(st *projections.State) map[string][]int {
-	out := map[string][]int{}
-	for _, uy := range st.UnitYears {
-		out[uy.Unit] = append(out[uy.Unit], uy.FiscalYear)
+// latestScored is the unit's most recent scored fiscal year, as its
+// scorecard shows it (projections.LatestScored); nil when there is none.
+func latestScored(st *projections.State, u domain.Unit) (*latestResult, error) {
+	sc, ok, err := projections.LatestScored(st, u)
+	if err != nil || !ok {
+		return nil, err
 	}
-	for _, ys := range out {
-		slices.Sort(ys)
-	}
-	return out
-}
-
-// latestScored is the unit's most recent fiscal year with at least one
-// scored indicator, as its scorecard shows it; nil when there is none. A
-// year whose indicators await verification would show a total of 0, which
-// reads as a result and is not one.
-func latestScored(st *projections.State, u domain.Unit, years []int) (*latestResult, error) {
-	for i := len(years) - 1; i >= 0; i-- {
-		fw := st.Framework(years[i], u.Kind)
-		if fw == nil {
-			continue
-		}
-		sc, err := projections.BuildScorecard(st, u.Code, years[i])
-		if err != nil {
-			return nil, err
-		}
-		if !anyScored(sc) {
-			continue
-		}
-		return &latestResult{FiscalYear: sc.FiscalYear, Total: sc.Total, Band: sc.Band, BandRank: bandRank(fw.Framework.Bands, sc.Band)}, nil
-	}
-	return nil, nil
-}
-
-func anyScored(sc projections.Scorecard) bool {
-	return slices.ContainsFunc(sc.Indicators, func(i projections.ScorecardIndicator) bool { return i.Score != "" })
+	fw := st.Framework(sc.FiscalYear, u.Kind)
+	return &latestResult{FiscalYear: sc.FiscalYear, Total: sc.Total, Band: sc.Band, BandRank: bandRank(fw.Framework.Bands, sc.Band)}, nil
 }
 
 // bandClass is the CSS class that tints a band by its rank.

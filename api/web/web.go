@@ -119,6 +119,7 @@ func (d *Dashboard) Register(e *echo.Echo) {
 	e.GET("/units/:unit/years/:fy/audit", d.page(d.audit))
 	e.GET("/units/:unit/years/:fy/export", d.page(d.export))
 	e.GET("/frameworks/compare", d.page(d.compare))
+	e.GET("/download", d.page(d.download))
 
 	// The API registers a catch-all behind its token check (Echo v4 does so
 	// for a group with middleware), which would answer a mistyped dashboard
@@ -269,6 +270,21 @@ type layout struct {
 	Who    *api.Principal
 	Active string // which navigation entry is current
 	Crumbs []crumb
+	// Downloads are the page's data as spreadsheets (see download).
+	Downloads []crumb
+}
+
+// downloads links a page to its API view as XLSX and CSV, fetched through
+// the dashboard's /download so that the session's token goes with it.
+func downloads(apiPath string, query url.Values) []crumb {
+	link := func(format string) string {
+		q := url.Values{"path": {apiPath}, "format": {format}}
+		if len(query) > 0 {
+			q.Set("query", query.Encode())
+		}
+		return "/download?" + q.Encode()
+	}
+	return []crumb{{"Excel (XLSX)", link("xlsx")}, {"CSV", link("csv")}}
 }
 
 type crumb struct {

@@ -54,6 +54,7 @@ func commands() map[string]command {
 		"verify":      {"check an export bundle offline (or print the verifier key)", runVerify},
 		"demo":        {"load the demo data (FY2561-FY2567) into a running ledger through its API", runDemo},
 		"export":      {"download an export bundle from a running ledger", runExport},
+		"import":      {"upload an edited indicators or results spreadsheet to a running ledger (--dry-run first)", runImport},
 		"healthcheck": {"exit 0 when a running ledger is ready (for container healthchecks)", runHealthcheck},
 		"bench":       {"benchmark against JetStream's own figures on an embedded server (--quick for CI)", bench.Run},
 	}
