@@ -114,7 +114,7 @@ func (c *Credentials) ServiceOption() nats.Option { return UserOption(c.Service)
 // ReaderOption authenticates a connection as the read-only operator user.
 func (c *Credentials) ReaderOption() nats.Option { return UserOption(c.Reader) }
 
-func (c *Credentials) users(stream string) ([]*server.NkeyUser, error) {
+func (c *Credentials) users(stream, admin string) ([]*server.NkeyUser, error) {
 	svc, err := c.Service.PublicKey()
 	if err != nil {
 		return nil, err
@@ -123,10 +123,17 @@ func (c *Credentials) users(stream string) ([]*server.NkeyUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []*server.NkeyUser{
+	users := []*server.NkeyUser{
 		{Nkey: svc, Permissions: ServicePermissions(stream)},
 		{Nkey: rd, Permissions: ReaderPermissions()},
-	}, nil
+	}
+	if admin != "" {
+		if !nkeys.IsValidPublicUserKey(admin) {
+			return nil, fmt.Errorf("admin key %q is not a public user nkey (U...)", admin)
+		}
+		users = append(users, &server.NkeyUser{Nkey: admin})
+	}
+	return users, nil
 }
 
 // ServicePermissions are the ledger's own rights: everything it does —

@@ -40,6 +40,11 @@ type ServerConfig struct {
 	// without one of the two users. Only a server without any listener
 	// may run without them.
 	Credentials *Credentials
+	// AdminKey is the public key (U...) of an optional third user with
+	// every right, for maintenance such as restoring the stream. Its seed
+	// belongs off this machine: only the public key is configured, so
+	// nothing in the data directory can delete the log. Empty: none.
+	AdminKey string
 	// Stream is the event stream the service user's permissions protect
 	// (default DefaultStream).
 	Stream string
@@ -79,7 +84,7 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 		opts.Host = "127.0.0.1"
 	}
 	if c.Credentials != nil {
-		users, err := c.Credentials.users(c.Stream)
+		users, err := c.Credentials.users(c.Stream, c.AdminKey)
 		if err != nil {
 			return nil, fmt.Errorf("NATS users: %w", err)
 		}

@@ -36,11 +36,13 @@ type serveConfig struct {
 	// ReplicasSet is true when --replicas (or its variable) was given.
 	ReplicasSet bool
 	// Embedded cluster mode.
-	Name        string
-	NATSAddr    string // client listener of the embedded server ("" none)
-	ClusterName string
-	ClusterAddr string
-	Routes      string
+	Name     string
+	NATSAddr string // client listener of the embedded server ("" none)
+	// NATSAdminKey is the public nkey of an optional all-powerful user.
+	NATSAdminKey string
+	ClusterName  string
+	ClusterAddr  string
+	Routes       string
 	// ClusterSecret is what routes between nodes authenticate with.
 	ClusterSecret     string
 	ClusterSecretFile string
@@ -60,6 +62,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.Replicas, "replicas", envInt(getenv, "KPILEDGER_REPLICAS", 0), "stream replicas (default 1 embedded, 3 with --cluster-name or --nats-url) (env KPILEDGER_REPLICAS)")
 	fs.StringVar(&c.Name, "name", envOr(getenv, "KPILEDGER_NAME", ""), "this node's name in a cluster (env KPILEDGER_NAME)")
 	fs.StringVar(&c.NATSAddr, "nats-addr", envOr(getenv, "KPILEDGER_NATS_ADDR", ""), "let NATS clients connect to the embedded server at host:port; they must authenticate: nats --nkey DATA-DIR/"+events.ReaderKeyFile+" is the read-only operator user (env KPILEDGER_NATS_ADDR)")
+	fs.StringVar(&c.NATSAdminKey, "nats-admin-key", envOr(getenv, "KPILEDGER_NATS_ADMIN_KEY", ""), "public nkey (U...) of a NATS user with every right, for maintenance; keep its seed off this machine (default: no such user) (env KPILEDGER_NATS_ADMIN_KEY)")
 	fs.StringVar(&c.ClusterName, "cluster-name", envOr(getenv, "KPILEDGER_CLUSTER_NAME", ""), "form a JetStream cluster of embedded servers with this name (env KPILEDGER_CLUSTER_NAME)")
 	fs.StringVar(&c.ClusterAddr, "cluster-addr", envOr(getenv, "KPILEDGER_CLUSTER_ADDR", "0.0.0.0:6222"), "cluster route listen address (env KPILEDGER_CLUSTER_ADDR)")
 	fs.StringVar(&c.ClusterSecretFile, "cluster-secret-file", envOr(getenv, "KPILEDGER_CLUSTER_SECRET_FILE", ""), "file holding the secret the routes between cluster nodes authenticate with, the same on every node; or set KPILEDGER_CLUSTER_SECRET (env KPILEDGER_CLUSTER_SECRET_FILE)")
@@ -417,7 +420,7 @@ func waitReplicasCurrent(ctx context.Context, ns *server.Server, log *slog.Logge
 }
 
 func embeddedConfig(cfg serveConfig) (events.ServerConfig, error) {
-	sc := events.ServerConfig{StoreDir: filepath.Join(cfg.DataDir, "nats"), Name: cfg.Name, Log: nil}
+	sc := events.ServerConfig{StoreDir: filepath.Join(cfg.DataDir, "nats"), Name: cfg.Name, AdminKey: cfg.NATSAdminKey, Log: nil}
 	if cfg.NATSAddr != "" {
 		host, port, err := splitHostPort(cfg.NATSAddr)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/opdc/kpiledger/events"
 )
@@ -35,6 +36,30 @@ func Credentials(t testing.TB, s *server.Server) *events.Credentials {
 	return c.(*events.Credentials)
 }
 
+// admin is a user with every right on every test server, for tests that
+// play an operator (or an attacker) holding the maintenance key.
+var admin = func() nkeys.KeyPair {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		panic(err)
+	}
+	return kp
+}()
+
+func adminKey() string {
+	pub, err := admin.PublicKey()
+	if err != nil {
+		panic(err)
+	}
+	return pub
+}
+
+// ConnectAdmin connects to test servers as the all-powerful user.
+func ConnectAdmin(t testing.TB, servers ...*server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	return ConnectAs(t, servers, events.UserOption(admin))
+}
+
 // NewCredentials creates the two users' keys in a temp dir.
 func NewCredentials(t testing.TB) *events.Credentials {
 	t.Helper()
@@ -47,11 +72,11 @@ func NewCredentials(t testing.TB) *events.Credentials {
 
 // StartServer starts one JetStream server storing under a temp dir, shut
 // down when the test ends. Its client port requires one of the two users,
-// as serve's does.
+// as serve's does (or the admin, see ConnectAdmin).
 func StartServer(t testing.TB) *server.Server {
 	t.Helper()
 	c := NewCredentials(t)
-	s, err := events.StartServer(events.ServerConfig{StoreDir: t.TempDir(), Port: -1, Credentials: c})
+	s, err := events.StartServer(events.ServerConfig{StoreDir: t.TempDir(), Port: -1, Credentials: c, AdminKey: adminKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,20 +89,18 @@ func StartServer(t testing.TB) *server.Server {
 // the ledger's own user.
 func Connect(t testing.TB, servers ...*server.Server) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	return ConnectAs(t, Credentials(t, servers[0]).ServiceOption(), servers...)
+	return ConnectAs(t, servers, Credentials(t, servers[0]).ServiceOption())
 }
 
-// ConnectAs is Connect with another identity (nil: anonymous).
-func ConnectAs(t testing.TB, user nats.Option, servers ...*server.Server) (*nats.Conn, jetstream.JetStream) {
+// ConnectAs is Connect with other options: another identity (none:
+// anonymous), an error handler.
+func ConnectAs(t testing.TB, servers []*server.Server, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	urls := make([]string, len(servers))
 	for i, s := range servers {
 		urls[i] = s.ClientURL()
 	}
-	opts := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}
-	if user != nil {
-		opts = append(opts, user)
-	}
+	opts = append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, opts...)
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +167,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		c.Configs = append(c.Configs, events.ServerConfig{
 			StoreDir: t.TempDir(), Name: fmt.Sprintf("n%d", i+1), Port: -1,
 			ClusterName: "kpi-test", ClusterHost: "127.0.0.1", ClusterPort: ports[i], Routes: routes,
-			RouteSecret: secret, Credentials: c.Credentials,
+			RouteSecret: secret, Credentials: c.Credentials, AdminKey: adminKey(),
 		})
 	}
 	c.Servers = make([]*server.Server, n)
