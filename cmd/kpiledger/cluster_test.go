@@ -830,6 +830,8 @@ func TestClusterThreeNodes(t *testing.T) {
 		}
 	}
 	phase("writes on every node, read back on the others after min_sequence=%d", seq)
+	natsLocked(t, nodes[1].natsURL, keys.reader(t))
+	phase("NATS: anonymous clients refused, the reader cannot delete or purge the stream")
 
 	// Node 3 stops in the middle of a stream of writes and comes back.
 	var provinces []string

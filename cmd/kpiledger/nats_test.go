@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
@@ -67,4 +72,123 @@ func TestServeOnExternalSingleServer(t *testing.T) {
 	}
 	a := newLedgerAPI(t, keys.Token)
 	a.write(201, "POST", n.url+"/v1/frameworks", a.opdc, provinceFramework(), "single-fw")
+}
+
+// TestServeLogMissing: a node whose stream is deleted under it (by
+// someone holding the maintenance key: nothing in the data dir can) turns
+// /readyz red, refuses writes with log-missing, says so in its log and
+// creates no new stream, neither while running nor when restarted, with
+// or without the identity file in its data dir. Its NATS port refuses
+// anonymous clients; the reader in the data dir may look but not delete.
+func TestServeLogMissing(t *testing.T) {
+	admin, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminPub, _ := admin.PublicKey()
+	keys := newClusterKeys(t)
+	ports := eventstest.FreePorts(t, 2)
+	n := &clusterNode{name: "solo", env: keys.getenv, dataDir: t.TempDir(),
+		url: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), natsURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[1])}
+	n.args = []string{"--data-dir", n.dataDir, "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"--nats-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]), "--nats-admin-key", adminPub, "--checkpoint-every", "0"}
+	t.Cleanup(func() { stopNodes(t, n) })
+	startNodes(t, n)
+	a := newLedgerAPI(t, keys.Token)
+	a.write(201, "POST", n.url+"/v1/frameworks", a.opdc, provinceFramework(), "fw-before")
+
+	reader, err := nats.NkeyOptionFromSeed(filepath.Join(n.dataDir, events.ReaderKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsLocked(t, n.natsURL, reader)
+	ctx := context.Background()
+
+	anc, err := nats.Connect(n.natsURL, events.UserOption(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anc.Close()
+	ajs, _ := jetstream.New(anc)
+	if err := ajs.DeleteStream(ctx, events.DefaultStream); err != nil {
+		t.Fatal(err)
+	}
+
+	code, body := getJSON(t, n.url+"/readyz")
+	if code != 503 || body["status"] != "log missing" {
+		t.Errorf("/readyz after the stream was deleted: %d %v", code, body)
+	}
+	r := a.do("POST", n.url+"/v1/frameworks", a.opdc, departmentFramework(), "Idempotency-Key", "fw-after")
+	if r.Code != 503 || !strings.Contains(string(r.Body), "/problems/log-missing") {
+		t.Errorf("a write after the stream was deleted: %s", r)
+	}
+	if r := a.do("GET", n.url+"/v1/verify", a.opdc, nil); !strings.Contains(string(r.Body), "/problems/log-missing") {
+		t.Errorf("/v1/verify after the stream was deleted: %s", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(n.stderr.String(), "THE EVENT LOG IS MISSING") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not log the missing stream:\n%s", n.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := ajs.Stream(ctx, events.DefaultStream); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Fatalf("a stream exists again: %v", err)
+	}
+	anc.Close()
+
+	// Restarted: the identity file, and without it the snapshot written
+	// at shutdown, say the ledger held events: no new empty stream.
+	n.stop(t)
+	for _, drop := range []string{"", events.IdentityFile} {
+		if drop != "" {
+			if err := os.Remove(filepath.Join(n.dataDir, drop)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var stderr strings.Builder
+		err := run(ctx, append([]string{"serve"}, n.args...), keys.getenv, &strings.Builder{}, &stderr)
+		if !errors.Is(err, events.ErrLogMissing) {
+			t.Fatalf("restart without %q: %v, want ErrLogMissing\n%s", drop, err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "THE EVENT LOG IS MISSING") {
+			t.Errorf("restart did not log the missing stream:\n%s", stderr.String())
+		}
+	}
+}
+
+// natsLocked: a node's NATS client port refuses anonymous clients, and
+// the read-only operator user sees the stream but cannot delete or purge
+// it (the refused requests wait out a short timeout).
+func natsLocked(t *testing.T, natsURL string, reader nats.Option) {
+	t.Helper()
+	if nc, err := nats.Connect(natsURL, nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatalf("%s accepted an anonymous client", natsURL)
+	}
+	quiet := nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})
+	nc, err := nats.Connect(natsURL, reader, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	s, err := js.Stream(ctx, events.DefaultStream)
+	if err != nil || s.CachedInfo().State.Msgs == 0 {
+		t.Fatalf("the reader cannot see the stream: %v", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := js.DeleteStream(dctx, events.DefaultStream); err == nil {
+		t.Fatal("the reader deleted the stream")
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.Purge(pctx); err == nil {
+		t.Fatal("the reader purged the stream")
+	}
+	if info, err := s.Info(ctx); err != nil || info.State.Msgs != s.CachedInfo().State.Msgs {
+		t.Fatalf("the stream changed: %v", err)
+	}
 }

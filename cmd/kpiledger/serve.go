@@ -384,7 +384,8 @@ func untilJetStream(ctx context.Context, log *slog.Logger, f func(context.Contex
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		// A missing log does not come back by waiting.
+		if time.Now().After(deadline) || ctx.Err() != nil || errors.Is(err, events.ErrLogMissing) {
 			return err
 		}
 		log.Info("waiting for JetStream", "err", err)
