@@ -158,29 +158,53 @@ func (s *Store) Identity() Identity { return s.guard.identity }
 // LogLost reports it from then on, for good — a log that vanished once is
 // not trusted again without a restart. An error reaching JetStream is
 // returned as it is and remembered not.
+//
+// Because that verdict sticks, it is asked twice, confirmDelay apart: a
+// cluster in the middle of an election must not turn a node red for good.
 func (s *Store) CheckLog(ctx context.Context, applied uint64) error {
 	if err := s.LogLost(); err != nil {
 		return err
 	}
+	err := s.checkLogOnce(ctx, applied)
+	if !errors.Is(err, ErrLogMissing) {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(confirmDelay):
+	}
+	if err = s.checkLogOnce(ctx, applied); !errors.Is(err, ErrLogMissing) {
+		return err
+	}
+	s.guard.lost.CompareAndSwap(nil, &err)
+	return s.LogLost()
+}
+
+// confirmDelay is how long CheckLog waits before it asks again.
+const confirmDelay = 500 * time.Millisecond
+
+func (s *Store) checkLogOnce(ctx context.Context, applied uint64) error {
 	info, err := s.stream.Info(ctx)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		err = fmt.Errorf("%w: stream %s no longer exists (it held this ledger's events up to sequence %d at least)", ErrLogMissing, s.name, applied)
+		// Only the meta leader answers "not found" on a cluster.
+		return fmt.Errorf("%w: stream %s no longer exists (it held this ledger's events up to sequence %d at least)", ErrLogMissing, s.name, applied)
 	case err != nil:
 		return err
 	case !info.Created.Equal(s.guard.identity.Created):
-		err = fmt.Errorf("%w: stream %s was created at %s, not at %s as the one this node opened: it was deleted and created again",
+		// The creation time is the stream assignment's, the same on
+		// every node.
+		return fmt.Errorf("%w: stream %s was created at %s, not at %s as the one this node opened: it was deleted and created again",
 			ErrLogMissing, s.name, info.Created.UTC().Format(time.RFC3339Nano), s.guard.identity.Created.Format(time.RFC3339Nano))
+	case info.Cluster != nil && info.Cluster.Leader == "":
+		// Without a leader any replica may answer with its own state,
+		// which can be behind: it cannot tell a shorter stream.
+		return fmt.Errorf("%w: stream %s has no leader; its length cannot be checked now", ErrUnavailable, s.name)
 	case info.State.LastSeq < applied:
-		err = fmt.Errorf("%w: stream %s ends at sequence %d, but this node has already read up to %d", ErrLogMissing, s.name, info.State.LastSeq, applied)
-	default:
-		err = firstSequenceOK(info)
+		return fmt.Errorf("%w: stream %s ends at sequence %d, but this node has already read up to %d", ErrLogMissing, s.name, info.State.LastSeq, applied)
 	}
-	if err != nil {
-		s.guard.lost.CompareAndSwap(nil, &err)
-		return s.LogLost()
-	}
-	return nil
+	return firstSequenceOK(info)
 }
 
 // LogLost is the ErrLogMissing CheckLog found, or nil.

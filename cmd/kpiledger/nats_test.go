@@ -192,3 +192,21 @@ func natsLocked(t *testing.T, natsURL string, reader nats.Option) {
 		t.Fatalf("the stream changed: %v", err)
 	}
 }
+
+// TestClusterNeedsSecret: a cluster node without the routes' shared
+// secret refuses to start, saying how to give it one.
+func TestClusterNeedsSecret(t *testing.T) {
+	for _, secret := range []string{"", "short"} {
+		getenv := func(k string) string {
+			if k == "KPILEDGER_CLUSTER_SECRET" {
+				return secret
+			}
+			return ""
+		}
+		err := run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0", "--name", "kpi1",
+			"--cluster-name", "kpi", "--cluster-addr", "127.0.0.1:0", "--routes", "nats-route://127.0.0.1:1"}, getenv, &strings.Builder{}, &strings.Builder{})
+		if err == nil || !strings.Contains(err.Error(), "openssl rand") {
+			t.Errorf("secret %q: %v, want a refusal saying how to make a secret", secret, err)
+		}
+	}
+}
