@@ -210,3 +210,53 @@ func TestClusterNeedsSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestServeLogReplaced: the stream is deleted and created again while the
+// ledger is stopped. It does not start on the new one: not with its data
+// dir (the recorded creation time differs), and not on a fresh data dir
+// either (the shared snapshot's last event is not in the new stream).
+func TestServeLogReplaced(t *testing.T) {
+	s := eventstest.StartServer(t)
+	seed := serviceSeedFile(t, eventstest.Credentials(t, s))
+	keys := newClusterKeys(t)
+	port := eventstest.FreePorts(t, 1)[0]
+	n := &clusterNode{name: "ext", env: keys.getenv, dataDir: t.TempDir(), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	n.args = []string{"--data-dir", n.dataDir, "--http-addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--nats-url", s.ClientURL(), "--nats-nkey", seed, "--checkpoint-every", "0"}
+	t.Cleanup(func() { stopNodes(t, n) })
+	startNodes(t, n)
+	a := newLedgerAPI(t, keys.Token)
+	a.write(201, "POST", n.url+"/v1/frameworks", a.opdc, provinceFramework(), "fw-1")
+	a.write(201, "POST", n.url+"/v1/frameworks", a.opdc, departmentFramework(), "fw-2")
+	n.stop(t) // saves the snapshot
+
+	ctx := context.Background()
+	_, admin := eventstest.ConnectAdmin(t, s)
+	if err := admin.DeleteStream(ctx, events.DefaultStream); err != nil {
+		t.Fatal(err)
+	}
+	st, err := events.Open(ctx, admin, events.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := st.Identity().Created
+
+	fresh := t.TempDir()
+	for _, dir := range []string{n.dataDir, fresh} {
+		args := append([]string{"serve"}, n.args...)
+		args[2] = dir // --data-dir's value
+		var stderr strings.Builder
+		err := run(ctx, args, keys.getenv, &strings.Builder{}, &stderr)
+		t.Logf("%s: %v", dir, err)
+		if !errors.Is(err, events.ErrLogMissing) || !strings.Contains(stderr.String(), "THE EVENT LOG IS MISSING") {
+			t.Fatalf("start on a replaced stream with data dir %s: %v\n%s", dir, err, stderr.String())
+		}
+	}
+	info, err := st.LastSequence(ctx)
+	if err != nil || info != 0 {
+		t.Fatalf("the new stream holds %d events (%v)", info, err)
+	}
+	if st2, err := events.Open(ctx, admin, events.Config{}); err != nil || !st2.Identity().Created.Equal(created) {
+		t.Fatalf("the stream was replaced again: %v", err)
+	}
+}

@@ -253,7 +253,7 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		n.clock = demo.NewClock(time.Now)
 		storeOpts = append(storeOpts, events.WithClock(n.clock.Now))
 	}
-	guard, err := expectedLog(ctx, n.js, cfg.DataDir, log)
+	guard, mark, err := expectedLog(ctx, n.js, cfg.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +281,10 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket); err != nil {
 			return nil, err
 		}
+	}
+	if err := sameLog(ctx, n.store, mark); err != nil {
+		log.Error("THE EVENT LOG IS MISSING: refusing to start", "err", err)
+		return nil, err
 	}
 	n.model = projections.NewModel()
 	if st, err := n.snaps.Load(ctx); err == nil {
@@ -313,26 +317,54 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 // so that it never creates a new empty stream under them: the stream
 // identity recorded in the data directory, or else a snapshot of read
 // models in the shared bucket (a node on a fresh disk joining a cluster).
-func expectedLog(ctx context.Context, js jetstream.JetStream, dataDir string, log *slog.Logger) ([]events.Option, error) {
+// It returns the snapshot's mark too (nil: none), for sameLog.
+func expectedLog(ctx context.Context, js jetstream.JetStream, dataDir string, log *slog.Logger) ([]events.Option, *projections.SnapshotMark, error) {
 	id, err := events.LoadIdentity(dataDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if id != nil {
-		return []events.Option{events.ExpectIdentity(*id)}, nil
-	}
-	var held bool
+	var mark *projections.SnapshotMark
 	err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
-		held, err = projections.SnapshotHeld(ctx, js)
+		mark, err = projections.LatestSnapshotMark(ctx, js)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("snapshot bucket: %w", err)
+		return nil, nil, fmt.Errorf("snapshot bucket: %w", err)
 	}
-	if held {
-		return []events.Option{events.ExpectHistory("the snapshot bucket " + projections.SnapshotBucket + " holds read models built from it")}, nil
+	switch {
+	case id != nil:
+		return []events.Option{events.ExpectIdentity(*id)}, mark, nil
+	case mark != nil && mark.Sequence > 0:
+		return []events.Option{events.ExpectHistory(fmt.Sprintf("the snapshot bucket %s holds read models built from its first %d events", projections.SnapshotBucket, mark.Sequence))}, mark, nil
 	}
-	return nil, nil
+	return nil, mark, nil
+}
+
+// sameLog checks the stream against the shared snapshot: the event the
+// snapshot ends at must be in it, with the same hash (run once this node's
+// replicas are current). A node on a fresh
+// disk has no recorded identity; this is what tells it a stream deleted
+// and created again (and refilled or not) from the ledger's own.
+func sameLog(ctx context.Context, st *events.Store, mark *projections.SnapshotMark) error {
+	if mark == nil || mark.Stream != st.Name() || mark.Sequence == 0 {
+		return nil
+	}
+	e, err := st.Get(ctx, mark.Sequence)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// A direct get may be answered by a replica still catching up;
+		// the stream's leader says how long the stream really is.
+		if last, lerr := st.LastSequence(ctx); lerr != nil || last >= mark.Sequence {
+			return nil // cannot tell; the snapshot is then rebuilt from the log
+		}
+		return fmt.Errorf("%w: the snapshot of read models ends at event %d, which stream %s does not hold: it is not the stream they were built from", events.ErrLogMissing, mark.Sequence, st.Name())
+	}
+	if err != nil {
+		return fmt.Errorf("check the stream against the snapshot: %w", err)
+	}
+	if e.Hash != mark.Hash {
+		return fmt.Errorf("%w: event %d of stream %s has another hash than when the snapshot of read models was taken: it is not the stream they were built from", events.ErrLogMissing, mark.Sequence, st.Name())
+	}
+	return nil
 }
 
 // recordLog writes the identity of the stream the ledger opened into the
