@@ -106,6 +106,15 @@ type logGuard struct {
 func (s *Store) openStream(ctx context.Context, want jetstream.StreamConfig) (jetstream.Stream, error) {
 	g := &s.guard
 	stream, err := s.js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && g.mustExist != "" {
+		// A verdict that stops the node is asked twice (see CheckLog).
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(confirmDelay):
+		}
+		stream, err = s.js.Stream(ctx, want.Name)
+	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if g.mustExist != "" {
 			return nil, fmt.Errorf("%w: stream %s does not exist, but the ledger holds events (%s); refusing to start on a new empty stream — restore the stream (or, to really start a new ledger, use a new data directory)",

@@ -510,7 +510,7 @@ func (n *node) checkpointEvery(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if !n.model.Ready() {
+		if !n.model.Ready() || n.store.LogLost() != nil {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
