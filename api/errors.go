@@ -98,6 +98,9 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusConflict, "conflict", "Conflict with the current state", trimKind(err, domain.ErrConflict))
 	case errors.Is(err, events.ErrVersionConflict):
 		return problem(http.StatusConflict, "concurrent-write", "Concurrent write", "the resource kept changing while this request was decided; retry")
+	case errors.Is(err, events.ErrLogMissing):
+		return problem(http.StatusServiceUnavailable, "log-missing", "Event log missing",
+			err.Error()+"; nothing can be written until an operator restores the stream")
 	case errors.Is(err, events.ErrUnavailable):
 		return problem(http.StatusServiceUnavailable, "unavailable", "Event log unavailable",
 			"the write was not confirmed ("+err.Error()+"); nothing is lost by retrying with the same Idempotency-Key")

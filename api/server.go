@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -203,7 +204,17 @@ func (s *Server) whenReady(next echo.HandlerFunc) echo.HandlerFunc {
 			return problem(http.StatusServiceUnavailable, "read-only", "Read-only",
 				"this node cannot write ("+s.readOnly+"); it serves reads only until it is restarted with space to write; nothing was appended")
 		}
-		return next(c)
+		lost := s.store.LogLost()
+		if lost != nil && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			return toProblem(lost)
+		}
+		err := next(c)
+		if err != nil && lost != nil && toProblem(err).Status == http.StatusInternalServerError {
+			// A read that needed the log (verify, audit) failed because
+			// it is gone: say so rather than "internal error".
+			return toProblem(lost)
+		}
+		return err
 	}
 }
 
@@ -273,6 +284,17 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	if !s.model.Ready() {
 		body["status"] = "catching up"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	// Asked of JetStream on every call: a stream deleted or replaced under
+	// this node must turn it red at once, not only at the next periodic
+	// check. An unreachable JetStream is not a missing log; it shows in
+	// the writes (503 unavailable).
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	err := s.store.CheckLog(ctx, s.model.Applied())
+	cancel()
+	if errors.Is(err, events.ErrLogMissing) {
+		body["status"], body["error"] = "log missing", err.Error()
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	if s.readOnly != "" {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/url"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -30,6 +29,25 @@ type ServerConfig struct {
 	ClusterHost string
 	ClusterPort int
 	Routes      []string // nats-route://host:port of every node, itself included
+	// RouteSecret is the password every node's routes present and
+	// require: without it anyone who reaches a cluster port could join as
+	// a server and act with a route's unlimited rights. Required with
+	// ClusterName.
+	RouteSecret string
+	// Credentials are the client users (see LoadCredentials). Required
+	// whenever the server listens for clients (Port != 0, or a cluster
+	// node): then no connection, not even an in-process one, gets in
+	// without one of the two users. Only a server without any listener
+	// may run without them.
+	Credentials *Credentials
+	// AdminKey is the public key (U...) of an optional third user with
+	// every right, for maintenance such as restoring the stream. Its seed
+	// belongs off this machine: only the public key is configured, so
+	// nothing in the data directory can delete the log. Empty: none.
+	AdminKey string
+	// Stream is the event stream the service user's permissions protect
+	// (default DefaultStream).
+	Stream string
 	// Log receives the server's notices, warnings and errors (nil: discard).
 	Log io.Writer
 }
@@ -65,7 +83,20 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
+	if c.Credentials != nil {
+		users, err := c.Credentials.users(c.Stream, c.AdminKey)
+		if err != nil {
+			return nil, fmt.Errorf("NATS users: %w", err)
+		}
+		opts.Nkeys = users
+	} else if !opts.DontListen {
+		return nil, errors.New("an embedded NATS server with a client port needs credentials (events.LoadCredentials)")
+	}
 	if c.ClusterName != "" {
+		if c.RouteSecret == "" {
+			return nil, errors.New("an embedded NATS cluster node needs a route secret")
+		}
+		opts.Cluster.Username, opts.Cluster.Password = routeUser, c.RouteSecret
 		opts.Cluster.Name = c.ClusterName
 		opts.Cluster.Host = c.ClusterHost
 		opts.Cluster.Port = c.ClusterPort
@@ -76,9 +107,9 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 		opts.Cluster.PingInterval = routePingInterval
 		opts.Cluster.MaxPingsOut = routeMaxPingsOut
 		for _, r := range c.Routes {
-			u, err := url.Parse(r)
+			u, err := routeURL(r, c.RouteSecret)
 			if err != nil {
-				return nil, fmt.Errorf("route %q: %w", r, err)
+				return nil, err
 			}
 			opts.Routes = append(opts.Routes, u)
 		}

@@ -39,6 +39,7 @@ type Store struct {
 	name    string
 	now     func() time.Time
 	metrics *Metrics
+	guard   logGuard // which stream was opened; see identity.go
 }
 
 // Option adjusts a Store.
@@ -83,24 +84,21 @@ func StreamConfig(c Config) jetstream.StreamConfig {
 	}
 }
 
-// Open creates the stream or checks an existing one, and returns the store.
+// Open opens the stream, or creates it when it does not exist and no
+// option says the ledger already holds events (see ExpectIdentity and
+// ExpectHistory), and returns the store. An existing stream is checked,
+// never updated.
 func Open(ctx context.Context, js jetstream.JetStream, c Config, opts ...Option) (*Store, error) {
 	want := StreamConfig(c)
-	stream, err := js.CreateOrUpdateStream(ctx, want)
-	if err != nil {
-		return nil, fmt.Errorf("create or check stream %s: %w", want.Name, err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s info: %w", want.Name, err)
-	}
-	if err := checkStream(info.Config); err != nil {
-		return nil, fmt.Errorf("stream %s: %w", want.Name, err)
-	}
-	s := &Store{js: js, stream: stream, name: want.Name, now: time.Now, metrics: &Metrics{}}
+	s := &Store{js: js, name: want.Name, now: time.Now, metrics: &Metrics{}}
 	for _, o := range opts {
 		o(s)
 	}
+	stream, err := s.openStream(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	s.stream = stream
 	return s, nil
 }
 
@@ -136,6 +134,9 @@ func checkStream(c jetstream.StreamConfig) error {
 		return errors.New("the stream has an age, size or count limit that would evict events")
 	case c.Retention != jetstream.LimitsPolicy:
 		return errors.New("retention must be the limits policy (no limits set)")
+	case c.AllowRollup:
+		// A rollup header would purge the events before it.
+		return errors.New("rollups must not be allowed")
 	}
 	return nil
 }

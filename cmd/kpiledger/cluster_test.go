@@ -35,6 +35,11 @@ import (
 type clusterKeys struct {
 	Token      string // KPILEDGER_TOKEN_KEY
 	Checkpoint string // KPILEDGER_CHECKPOINT_KEY
+	Secret     string // KPILEDGER_CLUSTER_SECRET: the routes' password
+	// NATSUsers is a directory holding the two NATS users' keys, copied
+	// into every node's data dir before its first start, so that one
+	// reader key works on every node.
+	NATSUsers string
 }
 
 // newClusterKeys makes a fresh pair, the checkpoint key generated the way
@@ -49,7 +54,39 @@ func newClusterKeys(t testing.TB) clusterKeys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return clusterKeys{Token: fmt.Sprintf("cluster-test-token-key-%d-0123456789abcdef", time.Now().UnixNano()), Checkpoint: strings.TrimSpace(string(b))}
+	secret, err := events.NewRouteSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.LoadCredentials(dir); err != nil {
+		t.Fatal(err)
+	}
+	return clusterKeys{Token: fmt.Sprintf("cluster-test-token-key-%d-0123456789abcdef", time.Now().UnixNano()), Checkpoint: strings.TrimSpace(string(b)),
+		Secret: secret, NATSUsers: dir}
+}
+
+// seedNATSUsers copies the shared NATS user keys into a node's data dir.
+func (k clusterKeys) seedNATSUsers(t testing.TB, dataDir string) {
+	t.Helper()
+	for _, f := range []string{events.ServiceKeyFile, events.ReaderKeyFile} {
+		b, err := os.ReadFile(filepath.Join(k.NATSUsers, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// reader connects to the nodes' NATS as the read-only operator user.
+func (k clusterKeys) reader(t testing.TB) nats.Option {
+	t.Helper()
+	o, err := nats.NkeyOptionFromSeed(filepath.Join(k.NATSUsers, events.ReaderKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 func (k clusterKeys) getenv(name string) string {
@@ -58,6 +95,8 @@ func (k clusterKeys) getenv(name string) string {
 		return k.Token
 	case "KPILEDGER_CHECKPOINT_KEY":
 		return k.Checkpoint
+	case "KPILEDGER_CLUSTER_SECRET":
+		return k.Secret
 	}
 	return ""
 }
@@ -659,9 +698,9 @@ func stopNodes(t testing.TB, nodes ...*clusterNode) {
 
 // streamLeader asks JetStream, through a node's client port, which node
 // leads the event stream.
-func streamLeader(t testing.TB, natsURL string) string {
+func streamLeader(t testing.TB, natsURL string, user nats.Option) string {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(natsURL, user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -726,6 +765,7 @@ func TestClusterThreeNodes(t *testing.T) {
 		n := &clusterNode{name: name, env: keys.getenv, dataDir: t.TempDir(),
 			url:     fmt.Sprintf("http://127.0.0.1:%d", ports[6+i]),
 			natsURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i])}
+		keys.seedNATSUsers(t, n.dataDir)
 		n.args = []string{"--data-dir", n.dataDir, "--name", name, "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[6+i]),
 			"--cluster-name", "kpi-test", "--cluster-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
 			"--routes", strings.Join(routes, ","), "--checkpoint-every", "0"}
@@ -757,7 +797,7 @@ func TestClusterThreeNodes(t *testing.T) {
 	}
 	names := []string{"kpi1", "kpi2", "kpi3"}
 	startNodes(t, nodes...)
-	phase("three nodes up; stream leader %s", streamLeader(t, nodes[0].natsURL))
+	phase("three nodes up; stream leader %s", streamLeader(t, nodes[0].natsURL, keys.reader(t)))
 
 	a := newLedgerAPI(t, keys.Token)
 	n1, n2, n3 := nodes[0].url, nodes[1].url, nodes[2].url
@@ -795,6 +835,8 @@ func TestClusterThreeNodes(t *testing.T) {
 		}
 	}
 	phase("writes on every node, read back on the others after min_sequence=%d", seq)
+	natsLocked(t, nodes[1].natsURL, keys.reader(t))
+	phase("NATS: anonymous clients refused, the reader cannot delete or purge the stream")
 
 	// A keyed retry that re-serialises its JSON (keys in another order),
 	// sent to another node, is the same request: every node computes the
@@ -848,7 +890,7 @@ func TestClusterThreeNodes(t *testing.T) {
 	// Two nodes stop. The one left is the stream leader, the case where a
 	// write accepted without quorum would sit in its RAFT log and could
 	// be committed when the others return.
-	leader := streamLeader(t, nodes[0].natsURL+","+nodes[1].natsURL)
+	leader := streamLeader(t, nodes[0].natsURL+","+nodes[1].natsURL, keys.reader(t))
 	survivor := -1
 	for i, n := range nodes {
 		if n.name == leader {
@@ -938,12 +980,13 @@ func TestServeOnExternalCluster(t *testing.T) {
 	}
 	keys := newClusterKeys(t)
 	ports := eventstest.FreePorts(t, 2)
+	seed := serviceSeedFile(t, c.Credentials)
 	nodes := make([]*clusterNode, 2)
 	for i := range nodes {
 		nodes[i] = &clusterNode{name: fmt.Sprintf("app%d", i+1), env: keys.getenv, dataDir: t.TempDir(),
 			url: fmt.Sprintf("http://127.0.0.1:%d", ports[i])}
 		nodes[i].args = []string{"--data-dir", nodes[i].dataDir, "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
-			"--nats-url", strings.Join(urls, ","), "--checkpoint-every", "0"}
+			"--nats-url", strings.Join(urls, ","), "--nats-nkey", seed, "--checkpoint-every", "0"}
 	}
 	t.Cleanup(func() { stopNodes(t, nodes...) })
 	startNodes(t, nodes...)

@@ -168,7 +168,7 @@ func TestDockerComposeCluster(t *testing.T) {
 	ports := eventstest.FreePorts(t, 3)
 	d := &dockerCluster{t: t, root: root, compose: compose, project: fmt.Sprintf("kpitest%d", stamp),
 		ports: [3]int{ports[0], ports[1], ports[2]}, up: [3]bool{true, true, true}}
-	d.env = []string{"KPILEDGER_IMAGE=" + image, "KPILEDGER_TOKEN_KEY=" + keys.Token, "KPILEDGER_CHECKPOINT_KEY=" + keys.Checkpoint,
+	d.env = []string{"KPILEDGER_IMAGE=" + image, "KPILEDGER_TOKEN_KEY=" + keys.Token, "KPILEDGER_CHECKPOINT_KEY=" + keys.Checkpoint, "KPILEDGER_CLUSTER_SECRET=" + keys.Secret,
 		fmt.Sprintf("KPILEDGER_PORT_1=%d", ports[0]), fmt.Sprintf("KPILEDGER_PORT_2=%d", ports[1]), fmt.Sprintf("KPILEDGER_PORT_3=%d", ports[2])}
 
 	d.run(5*time.Minute, "make", "-C", root, "image", "IMAGE="+image)

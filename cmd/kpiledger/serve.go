@@ -33,14 +33,22 @@ type serveConfig struct {
 	DataDir  string
 	HTTPAddr string
 	NATSURL  string
+	NATSNkey string // seed file of the NATS user for --nats-url
 	Replicas int
+	// ReplicasSet is true when --replicas (or its variable) was given.
+	ReplicasSet bool
 	// Embedded cluster mode.
-	Name        string
-	NATSAddr    string // client listener of the embedded server ("" none)
-	ClusterName string
-	ClusterAddr string
-	Routes      string
-	Demo        bool
+	Name     string
+	NATSAddr string // client listener of the embedded server ("" none)
+	// NATSAdminKey is the public nkey of an optional all-powerful user.
+	NATSAdminKey string
+	ClusterName  string
+	ClusterAddr  string
+	Routes       string
+	// ClusterSecret is what routes between nodes authenticate with.
+	ClusterSecret     string
+	ClusterSecretFile string
+	Demo              bool
 	// CheckpointEvery is the period of signed checkpoints (0: only on demand).
 	CheckpointEvery time.Duration
 	Trusted         string // further trusted verifier keys, comma-separated
@@ -105,15 +113,18 @@ func (c ssoFlags) oidc(log *slog.Logger) (*api.OIDC, error) {
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
 	var c serveConfig
-	fs := newFlags("serve [flags]", "Runs the ledger: an embedded NATS server with JetStream storing under --data-dir\n(or an existing NATS cluster with --nats-url), and the HTTP API on --http-addr.\nSIGINT/SIGTERM drain HTTP, checkpoint the read models and stop NATS cleanly.\nSingle sign-on: the --oidc-* flags let people sign in to the dashboard through an\nOpenID Connect provider and programs call the API with its access tokens; roles\nand units come from the --oidc-role-claim (README \"Single sign-on\").", stderr)
-	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "KPILEDGER_DATA_DIR", "./data"), "data directory: JetStream files, token key, checkpoint key (env KPILEDGER_DATA_DIR)")
+	fs := newFlags("serve [flags]", "Runs the ledger: an embedded NATS server with JetStream storing under --data-dir\n(or an existing NATS cluster with --nats-url), and the HTTP API on --http-addr.\nSIGINT/SIGTERM drain HTTP, checkpoint the read models and stop NATS cleanly.\n\nThe embedded server admits only two NATS users, nkeys generated into the data\ndirectory (mode 0600): "+events.ServiceKeyFile+", the ledger's own, which cannot delete,\npurge or reconfigure the event stream, and "+events.ReaderKeyFile+", a read-only user for\noperators (nats --server HOST:PORT --nkey DATA-DIR/"+events.ReaderKeyFile+" stream info KPILEDGER).\nAnonymous connections are refused.\n\nSingle sign-on: the --oidc-* flags let people sign in to the dashboard through an\nOpenID Connect provider and programs call the API with its access tokens; roles\nand units come from the --oidc-role-claim (README \"Single sign-on\").", stderr)
+	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "KPILEDGER_DATA_DIR", "./data"), "data directory: JetStream files, token key, checkpoint key, the NATS users' keys (nats-*.nk) and the stream's identity (env KPILEDGER_DATA_DIR)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", envOr(getenv, "KPILEDGER_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env KPILEDGER_HTTP_ADDR)")
 	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, "KPILEDGER_NATS_URL", ""), "connect to this NATS cluster instead of embedding a server (env KPILEDGER_NATS_URL)")
-	fs.IntVar(&c.Replicas, "replicas", envInt(getenv, "KPILEDGER_REPLICAS", 0), "stream replicas (default 1 embedded, 3 with --cluster-name or --nats-url) (env KPILEDGER_REPLICAS)")
+	fs.StringVar(&c.NATSNkey, "nats-nkey", envOr(getenv, "KPILEDGER_NATS_NKEY", ""), "with --nats-url: file holding the nkey seed (SU...) of the NATS user to connect as; a user:password in the URL works too (env KPILEDGER_NATS_NKEY)")
+	fs.IntVar(&c.Replicas, "replicas", envInt(getenv, "KPILEDGER_REPLICAS", 0), "stream replicas (default 1 embedded, 3 with --cluster-name or --nats-url at a cluster, 1 at a single server) (env KPILEDGER_REPLICAS)")
 	fs.StringVar(&c.Name, "name", envOr(getenv, "KPILEDGER_NAME", ""), "this node's name in a cluster (env KPILEDGER_NAME)")
-	fs.StringVar(&c.NATSAddr, "nats-addr", envOr(getenv, "KPILEDGER_NATS_ADDR", ""), "let NATS clients connect to the embedded server at host:port (env KPILEDGER_NATS_ADDR)")
+	fs.StringVar(&c.NATSAddr, "nats-addr", envOr(getenv, "KPILEDGER_NATS_ADDR", ""), "let NATS clients connect to the embedded server at host:port; they must authenticate: nats --nkey DATA-DIR/"+events.ReaderKeyFile+" is the read-only operator user (env KPILEDGER_NATS_ADDR)")
+	fs.StringVar(&c.NATSAdminKey, "nats-admin-key", envOr(getenv, "KPILEDGER_NATS_ADMIN_KEY", ""), "public nkey (U...) of a NATS user with every right, for maintenance; keep its seed off this machine (default: no such user) (env KPILEDGER_NATS_ADMIN_KEY)")
 	fs.StringVar(&c.ClusterName, "cluster-name", envOr(getenv, "KPILEDGER_CLUSTER_NAME", ""), "form a JetStream cluster of embedded servers with this name (env KPILEDGER_CLUSTER_NAME)")
 	fs.StringVar(&c.ClusterAddr, "cluster-addr", envOr(getenv, "KPILEDGER_CLUSTER_ADDR", "0.0.0.0:6222"), "cluster route listen address (env KPILEDGER_CLUSTER_ADDR)")
+	fs.StringVar(&c.ClusterSecretFile, "cluster-secret-file", envOr(getenv, "KPILEDGER_CLUSTER_SECRET_FILE", ""), "file holding the secret the routes between cluster nodes authenticate with, the same on every node; or set KPILEDGER_CLUSTER_SECRET (env KPILEDGER_CLUSTER_SECRET_FILE)")
 	fs.StringVar(&c.Routes, "routes", envOr(getenv, "KPILEDGER_ROUTES", ""), "comma-separated routes of every node, e.g. nats-route://kpi1:6222,nats-route://kpi2:6222 (env KPILEDGER_ROUTES)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data (FY2561-FY2567) into an empty ledger")
 	fs.DurationVar(&c.CheckpointEvery, "checkpoint-every", envDuration(getenv, "KPILEDGER_CHECKPOINT_EVERY", 5*time.Minute), "sign a checkpoint this often when there are new events; 0 for on demand only (env KPILEDGER_CHECKPOINT_EVERY)")
@@ -131,6 +142,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve takes no arguments (got %q)", fs.Args())
 	}
+	c.ClusterSecret = getenv("KPILEDGER_CLUSTER_SECRET")
+	c.ReplicasSet = c.Replicas != 0
 	if c.Replicas == 0 {
 		c.Replicas = 1
 		if c.ClusterName != "" || c.NATSURL != "" {
@@ -225,6 +238,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.CheckpointEvery > 0 && n.full == nil {
 		go n.checkpointEvery(runCtx, cfg.CheckpointEvery)
 	}
+	go n.watchLog(runCtx, logCheckEvery)
 	fmt.Fprintf(stdout, "kpiledger listening on http://%s (data dir %s)\n", n.listener.Addr(), cfg.DataDir)
 	if cfg.Demo {
 		if err := printDemoWelcome(stdout, n.listener.Addr(), n.key); err != nil {
@@ -354,16 +368,35 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		return nil, err
 	}
 	if cfg.NATSURL != "" {
-		n.nc, err = nats.Connect(cfg.NATSURL, nats.Name("kpiledger"), nats.MaxReconnects(-1))
+		opts := []nats.Option{nats.Name("kpiledger"), nats.MaxReconnects(-1)}
+		if cfg.NATSNkey != "" {
+			o, kerr := nats.NkeyOptionFromSeed(cfg.NATSNkey)
+			if kerr != nil {
+				return nil, fmt.Errorf("--nats-nkey: %w", kerr)
+			}
+			opts = append(opts, o)
+		}
+		n.nc, err = nats.Connect(cfg.NATSURL, opts...)
+		if err == nil {
+			n.cfg.Replicas, err = externalReplicas(n.nc, cfg, log)
+			cfg.Replicas = n.cfg.Replicas
+		}
 	} else {
 		sc, serr := embeddedConfig(cfg)
 		if serr != nil {
 			return nil, serr
 		}
+		creds, cerr := events.LoadCredentials(cfg.DataDir)
+		if cerr != nil {
+			return nil, cerr
+		}
+		sc.Credentials = creds
 		if n.ns, err = events.StartServer(sc); err != nil {
 			return nil, err
 		}
-		opts := []nats.Option{nats.Name("kpiledger"), nats.MaxReconnects(-1), nats.InProcessServer(n.ns)}
+		// Even in process the ledger is its restricted user: a bug in
+		// kpiledger cannot delete the log either.
+		opts := []nats.Option{nats.Name("kpiledger"), nats.MaxReconnects(-1), nats.InProcessServer(n.ns), creds.ServiceOption()}
 		n.nc, err = nats.Connect("", opts...)
 	}
 	if err != nil {
@@ -384,6 +417,11 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		n.clock = demo.NewClock(time.Now)
 		storeOpts = append(storeOpts, events.WithClock(n.clock.Now))
 	}
+	guard, mark, err := expectedLog(ctx, n.js, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	storeOpts = append(storeOpts, guard...)
 	if n.full != nil && n.ns != nil {
 		// Nothing can be written: open the log as it is, rebuild the read
 		// models from it (a checkpoint bucket cannot be opened for
@@ -400,6 +438,12 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		n.full = nil
 		n.store, err = openStoreRetrying(ctx, n.js, events.Config{Replicas: cfg.Replicas}, log, storeOpts...)
 		if err != nil {
+			if errors.Is(err, events.ErrLogMissing) {
+				log.Error("THE EVENT LOG IS MISSING: refusing to start", "err", err)
+			}
+			return nil, err
+		}
+		if err := recordLog(cfg.DataDir, n.store.Identity()); err != nil {
 			return nil, err
 		}
 		// The bucket is replicated like the stream, and on a cluster that is
@@ -416,6 +460,10 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket); err != nil {
 			return nil, err
 		}
+	}
+	if err := sameLog(ctx, n.store, mark); err != nil {
+		log.Error("THE EVENT LOG IS MISSING: refusing to start", "err", err)
+		return nil, err
 	}
 	n.model = projections.NewModel()
 	if n.snaps == nil {
@@ -458,6 +506,84 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	return n, nil
 }
 
+// expectedLog is what tells Open whether the ledger already holds events,
+// so that it never creates a new empty stream under them: the stream
+// identity recorded in the data directory, or else a snapshot of read
+// models in the shared bucket (a node on a fresh disk joining a cluster).
+// It returns the snapshot's mark too (nil: none), for sameLog.
+func expectedLog(ctx context.Context, js jetstream.JetStream, dataDir string, log *slog.Logger) ([]events.Option, *projections.SnapshotMark, error) {
+	id, err := events.LoadIdentity(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var mark *projections.SnapshotMark
+	err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+		mark, err = projections.LatestSnapshotMark(ctx, js)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("snapshot bucket: %w", err)
+	}
+	switch {
+	case id != nil:
+		return []events.Option{events.ExpectIdentity(*id)}, mark, nil
+	case mark != nil && mark.Sequence > 0:
+		return []events.Option{events.ExpectHistory(fmt.Sprintf("the snapshot bucket %s holds read models built from its first %d events", projections.SnapshotBucket, mark.Sequence))}, mark, nil
+	}
+	return nil, mark, nil
+}
+
+// sameLog checks the stream against the shared snapshot: the event the
+// snapshot ends at must be in it, with the same hash (run once this node's
+// replicas are current). A node on a fresh
+// disk has no recorded identity; this is what tells it a stream deleted
+// and created again (and refilled or not) from the ledger's own.
+func sameLog(ctx context.Context, st *events.Store, mark *projections.SnapshotMark) error {
+	if mark == nil || mark.Stream != st.Name() || mark.Sequence == 0 {
+		return nil
+	}
+	e, err := st.Get(ctx, mark.Sequence)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// A direct get may be answered by a replica still catching up;
+		// the stream's leader says how long the stream really is.
+		if last, lerr := st.LastSequence(ctx); lerr != nil || last >= mark.Sequence {
+			return nil // cannot tell; the snapshot is then rebuilt from the log
+		}
+		return fmt.Errorf("%w: the snapshot of read models ends at event %d, which stream %s does not hold: it is not the stream they were built from", events.ErrLogMissing, mark.Sequence, st.Name())
+	}
+	if err != nil {
+		return fmt.Errorf("check the stream against the snapshot: %w", err)
+	}
+	if e.Hash != mark.Hash {
+		return fmt.Errorf("%w: event %d of stream %s has another hash than when the snapshot of read models was taken: it is not the stream they were built from", events.ErrLogMissing, mark.Sequence, st.Name())
+	}
+	return nil
+}
+
+// recordLog writes the identity of the stream the ledger opened into the
+// data directory the first time, so that every later start checks it.
+func recordLog(dataDir string, id events.Identity) error {
+	old, err := events.LoadIdentity(dataDir)
+	if err != nil || old != nil {
+		return err
+	}
+	return events.SaveIdentity(dataDir, id)
+}
+
+// externalReplicas is the replica count on an external NATS: a server
+// that is not part of a cluster can keep only one, so the default of 3
+// becomes 1 there; an explicit --replicas above 1 fails at once.
+func externalReplicas(nc *nats.Conn, cfg serveConfig, log *slog.Logger) (int, error) {
+	if nc.ConnectedClusterName() != "" || cfg.Replicas <= 1 {
+		return cfg.Replicas, nil
+	}
+	if cfg.ReplicasSet {
+		return 0, fmt.Errorf("the NATS server at %s is not part of a cluster and cannot keep %d replicas: pass --replicas 1 (or KPILEDGER_REPLICAS=1), or point --nats-url at a cluster", nc.ConnectedUrlRedacted(), cfg.Replicas)
+	}
+	log.Warn("the NATS server is not part of a cluster: keeping 1 replica of the stream (pass --replicas to choose)", "server", nc.ConnectedUrlRedacted())
+	return 1, nil
+}
+
 // openStoreRetrying opens the stream, waiting while a cluster elects its
 // meta leader (a fresh cluster needs a few seconds).
 func openStoreRetrying(ctx context.Context, js jetstream.JetStream, c events.Config, log *slog.Logger, opts ...events.Option) (st *events.Store, err error) {
@@ -483,7 +609,8 @@ func untilJetStream(ctx context.Context, log *slog.Logger, f func(context.Contex
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		// A missing log does not come back by waiting.
+		if time.Now().After(deadline) || ctx.Err() != nil || errors.Is(err, events.ErrLogMissing) {
 			return err
 		}
 		log.Info("waiting for JetStream", "err", err)
@@ -519,7 +646,7 @@ func waitReplicasCurrent(ctx context.Context, ns *server.Server, log *slog.Logge
 }
 
 func embeddedConfig(cfg serveConfig) (events.ServerConfig, error) {
-	sc := events.ServerConfig{StoreDir: filepath.Join(cfg.DataDir, "nats"), Name: cfg.Name, Log: nil}
+	sc := events.ServerConfig{StoreDir: filepath.Join(cfg.DataDir, "nats"), Name: cfg.Name, AdminKey: cfg.NATSAdminKey, Log: nil}
 	if cfg.NATSAddr != "" {
 		host, port, err := splitHostPort(cfg.NATSAddr)
 		if err != nil {
@@ -535,7 +662,11 @@ func embeddedConfig(cfg serveConfig) (events.ServerConfig, error) {
 		if cfg.Name == "" {
 			return sc, errors.New("a cluster node needs --name")
 		}
-		sc.ClusterName, sc.ClusterHost, sc.ClusterPort = cfg.ClusterName, host, port
+		secret, err := events.LoadRouteSecret(cfg.ClusterSecret, cfg.ClusterSecretFile)
+		if err != nil {
+			return sc, err
+		}
+		sc.ClusterName, sc.ClusterHost, sc.ClusterPort, sc.RouteSecret = cfg.ClusterName, host, port, secret
 		for _, r := range strings.Split(cfg.Routes, ",") {
 			if r = strings.TrimSpace(r); r != "" {
 				sc.Routes = append(sc.Routes, r)
@@ -572,7 +703,7 @@ func (n *node) checkpointEvery(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if !n.model.Ready() {
+		if !n.model.Ready() || n.store.LogLost() != nil {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -583,6 +714,35 @@ func (n *node) checkpointEvery(ctx context.Context, every time.Duration) {
 			n.log.Warn("checkpoint failed", "err", err)
 		case created:
 			n.log.Info("checkpoint signed", "sequence", cp.Sequence, "events", cp.Count)
+		}
+	}
+}
+
+// logCheckEvery is how often a node asks JetStream whether its stream is
+// still there: one stream info request, cheap next to the writes.
+const logCheckEvery = 2 * time.Second
+
+// watchLog checks the stream periodically (see events.Store.CheckLog).
+// When it is gone or replaced, writes are refused and /readyz is red from
+// then on (the store remembers); this says so in the log, at once and
+// every minute after, since nobody may be looking at /readyz.
+func (n *node) watchLog(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var said time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := n.store.CheckLog(cctx, n.model.Applied())
+		cancel()
+		if errors.Is(err, events.ErrLogMissing) && time.Since(said) >= time.Minute {
+			n.log.Error("THE EVENT LOG IS MISSING: this node refuses writes and reports not ready; restore the stream from a replica or backup and restart the node. It will not create a new one.",
+				"stream", n.store.Name(), "err", err)
+			said = time.Now()
 		}
 	}
 }

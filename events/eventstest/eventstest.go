@@ -10,36 +10,98 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/opdc/kpiledger/events"
 )
 
-// StartServer starts one JetStream server storing under a temp dir, shut
-// down when the test ends.
-func StartServer(t testing.TB) *server.Server {
+// creds remembers each test server's users, so that Connect can
+// authenticate as the ledger does (a *server.Server → *events.Credentials).
+var creds sync.Map
+
+// Credentials are the users of a server started here.
+func Credentials(t testing.TB, s *server.Server) *events.Credentials {
 	t.Helper()
-	s, err := events.StartServer(events.ServerConfig{StoreDir: t.TempDir(), Port: -1})
+	c, ok := creds.Load(s)
+	if !ok {
+		t.Fatal("server not started by eventstest")
+	}
+	return c.(*events.Credentials)
+}
+
+// admin is a user with every right on every test server, for tests that
+// play an operator (or an attacker) holding the maintenance key.
+var admin = func() nkeys.KeyPair {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		panic(err)
+	}
+	return kp
+}()
+
+func adminKey() string {
+	pub, err := admin.PublicKey()
+	if err != nil {
+		panic(err)
+	}
+	return pub
+}
+
+// ConnectAdmin connects to test servers as the all-powerful user.
+func ConnectAdmin(t testing.TB, servers ...*server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	return ConnectAs(t, servers, events.UserOption(admin))
+}
+
+// NewCredentials creates the two users' keys in a temp dir.
+func NewCredentials(t testing.TB) *events.Credentials {
+	t.Helper()
+	c, err := events.LoadCredentials(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return c
+}
+
+// StartServer starts one JetStream server storing under a temp dir, shut
+// down when the test ends. Its client port requires one of the two users,
+// as serve's does (or the admin, see ConnectAdmin).
+func StartServer(t testing.TB) *server.Server {
+	t.Helper()
+	c := NewCredentials(t)
+	s, err := events.StartServer(events.ServerConfig{StoreDir: t.TempDir(), Port: -1, Credentials: c, AdminKey: adminKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds.Store(s, c)
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown(); creds.Delete(s) })
 	return s
 }
 
-// Connect opens a connection (closed at cleanup) to the given servers.
+// Connect opens a connection (closed at cleanup) to the given servers as
+// the ledger's own user.
 func Connect(t testing.TB, servers ...*server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	return ConnectAs(t, servers, Credentials(t, servers[0]).ServiceOption())
+}
+
+// ConnectAs is Connect with other options: another identity (none:
+// anonymous), an error handler.
+func ConnectAs(t testing.TB, servers []*server.Server, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	urls := make([]string, len(servers))
 	for i, s := range servers {
 		urls[i] = s.ClientURL()
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	opts = append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, opts...)
+	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +141,10 @@ func FreePorts(t testing.TB, n int) []int {
 
 // Cluster is an in-process JetStream cluster.
 type Cluster struct {
-	Servers []*server.Server
-	Configs []events.ServerConfig
+	Servers     []*server.Server
+	Configs     []events.ServerConfig
+	Credentials *events.Credentials // every node's users
+	RouteSecret string
 }
 
 // StartCluster starts n JetStream nodes clustered by routes, each with its
@@ -92,11 +156,18 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	for i, p := range ports {
 		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", p)
 	}
-	c := &Cluster{}
+	secret, err := events.NewRouteSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every node has the same two users, so that a client may connect to
+	// any of them.
+	c := &Cluster{Credentials: NewCredentials(t), RouteSecret: secret}
 	for i := 0; i < n; i++ {
 		c.Configs = append(c.Configs, events.ServerConfig{
 			StoreDir: t.TempDir(), Name: fmt.Sprintf("n%d", i+1), Port: -1,
 			ClusterName: "kpi-test", ClusterHost: "127.0.0.1", ClusterPort: ports[i], Routes: routes,
+			RouteSecret: secret, Credentials: c.Credentials, AdminKey: adminKey(),
 		})
 	}
 	c.Servers = make([]*server.Server, n)
@@ -106,6 +177,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			s, err := events.StartServer(c.Configs[i])
 			c.Servers[i] = s
 			if err == nil {
+				creds.Store(s, c.Credentials)
 				// Keep the client port so that a restart reuses it.
 				c.Configs[i].Port = s.Addr().(*net.TCPAddr).Port
 			}
@@ -122,6 +194,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			if s != nil {
 				s.Shutdown()
 				s.WaitForShutdown()
+				creds.Delete(s)
 			}
 		}
 	})
@@ -157,6 +230,7 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	creds.Store(s, c.Credentials)
 	c.Servers[i] = s
 }
 
