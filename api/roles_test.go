@@ -142,7 +142,7 @@ func routeShape(p string) string {
 			parts[i] = ":kind"
 			continue
 		}
-		if n, ok := names[prev]; ok && i < len(parts) && parts[i] != "" {
+		if n, ok := names[prev]; ok && i < len(parts) && parts[i] != "" && parts[i] != "template" && parts[i] != "import" {
 			parts[i] = n
 		}
 	}
