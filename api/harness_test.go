@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/api/openapitest"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
@@ -45,7 +46,8 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer}).Handler())
+	// Every exchange of the API tests is checked against /openapi.json.
+	srv := httptest.NewServer(openapitest.Handler(t, api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer}).Handler()))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	h := &harness{t: t, url: srv.URL, store: store, model: model, key: key, signer: signer}
 	deadline := time.Now().Add(10 * time.Second)

@@ -4,9 +4,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pb33f/libopenapi"
+
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/api/openapitest"
 	"github.com/opdc/kpiledger/projections"
 )
+
+// TestOpenAPILoadsInIndependentTools: the served document loads and
+// validates in kin-openapi (its default, strict checks: schema names,
+// $refs, patterns, defaults against their schemas) and libopenapi builds
+// its v3 model without an error.
+func TestOpenAPILoadsInIndependentTools(t *testing.T) {
+	srv := api.New(api.Config{Model: projections.NewModel(), TokenKey: []byte("k")})
+	_, raw := openapitest.Load(t, srv.Handler())
+	doc, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatalf("libopenapi cannot read /openapi.json: %v", err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatalf("libopenapi cannot build the v3 model of /openapi.json: %v", err)
+	}
+	if n := model.Model.Paths.PathItems.Len(); n < 30 {
+		t.Errorf("libopenapi sees %d paths", n)
+	}
+}
 
 // TestOpenAPIDescribesEveryRoute fails when a route registered with Echo
 // is missing from /openapi.json, or the document lists one that is not

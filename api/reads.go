@@ -100,6 +100,18 @@ func (s *Server) listUnits(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
+// getUnit: GET /v1/units/{unit} — where POST /v1/units's Location points.
+// A built-in province has version and sequence 0.
+func (s *Server) getUnit(c echo.Context) error {
+	u, err := s.unitOf(c.Param("unit"))
+	if err != nil {
+		return err
+	}
+	var h projections.Head
+	s.model.Read(func(st *projections.State) { h = st.Heads[projections.AggregateKey(events.KindUnit, u.Code)] })
+	return c.JSON(http.StatusOK, unitView{Unit: u, Version: h.Version, Sequence: h.Seq})
+}
+
 // listIndicators: GET /v1/units/{unit}/years/{fy}/indicators.
 func (s *Server) listIndicators(c echo.Context) error {
 	unit, fy, err := s.unitYearParams(c)
@@ -194,6 +206,32 @@ func (s *Server) listSeries(c echo.Context) error {
 		}
 	})
 	return c.JSON(http.StatusOK, out)
+}
+
+// getSeries: GET /v1/units/{unit}/series/{id}, with its version as ETag
+// — where POST /v1/units/{unit}/series's Location points.
+func (s *Server) getSeries(c echo.Context) error {
+	unit, err := s.unitOf(c.Param("unit"))
+	if err != nil {
+		return err
+	}
+	if err := requireReader(c, unit.Code); err != nil {
+		return err
+	}
+	var (
+		v  projections.SeriesView
+		ok bool
+	)
+	s.model.Read(func(st *projections.State) {
+		if sr := st.Series[c.Param("id")]; sr != nil && sr.Unit == unit.Code {
+			v, ok = projections.NewSeriesView(sr), true
+		}
+	})
+	if !ok {
+		return notFound("unit %s has no long-term series %q", unit.Code, c.Param("id"))
+	}
+	setETag(c, v.Version)
+	return c.JSON(http.StatusOK, v)
 }
 
 // trends: GET /v1/units/{unit}/trends.

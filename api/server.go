@@ -50,20 +50,6 @@ type Server struct {
 	routes    []route
 }
 
-// route is one endpoint: registered from this table, and documented in
-// /openapi.json from the same entry.
-type route struct {
-	Method  string
-	Path    string // Echo syntax, :param
-	Summary string
-	Access  string // who may call it, in words
-	Body    any    // request body type, nil for none
-	Out     any    // response body type, nil for none described
-	Status  int    // success status
-	Public  bool   // no token needed
-	Handler echo.HandlerFunc
-}
-
 // New builds the server and registers every route.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
@@ -162,22 +148,36 @@ func (s *Server) minSequence(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// health is the /healthz answer.
+type health struct {
+	Status string `json:"status" enum:"ok"`
+}
+
+// readiness is the /readyz answer, the same body for 200 and 503.
+type readiness struct {
+	Status          string  `json:"status" enum:"ready,catching up,stopped"`
+	AppliedSequence uint64  `json:"applied_sequence"`
+	Error           string  `json:"error,omitempty"`
+	FailedSequence  *uint64 `json:"failed_sequence,omitempty"`
+}
+
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, health{Status: "ok"})
 }
 
 // readyz is green only once the read models have caught up with the log.
 func (s *Server) readyz(c echo.Context) error {
-	body := map[string]any{"applied_sequence": s.model.Applied()}
+	body := readiness{AppliedSequence: s.model.Applied()}
 	if f := s.model.Failure(); f != nil {
-		body["status"], body["error"], body["failed_sequence"] = "stopped", f.Error(), f.Sequence
+		seq := f.Sequence
+		body.Status, body.Error, body.FailedSequence = "stopped", f.Error(), &seq
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	if !s.model.Ready() {
-		body["status"] = "catching up"
+		body.Status = "catching up"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
-	body["status"] = "ready"
+	body.Status = "ready"
 	return c.JSON(http.StatusOK, body)
 }
 

@@ -14,9 +14,11 @@ import (
 
 // Request bodies that are not domain types themselves.
 type (
+	// frameworkRevisionBody's fiscal_year and unit_kind default to the
+	// path's; the optional tag tells the document so.
 	frameworkRevisionBody struct {
-		domain.Framework
-		Reason string `json:"reason"`
+		domain.Framework `optional:"fiscal_year,unit_kind"`
+		Reason           string `json:"reason"`
 	}
 	unitBody struct {
 		Code   string          `json:"code"`
@@ -29,7 +31,13 @@ type (
 		Reason string `json:"reason"`
 	}
 	reviewBody struct {
-		Decision string `json:"decision"`
+		Decision string `json:"decision" enum:"approve,request_revision,reject"`
+		Comment  string `json:"comment,omitempty"`
+	}
+	// innovationReviewBody is reviewBody with the decisions an innovation
+	// outline takes (a type of its own so the document can list them).
+	innovationReviewBody struct {
+		Decision string `json:"decision" enum:"accept,decline"`
 		Comment  string `json:"comment,omitempty"`
 	}
 	withdrawBody struct {
@@ -42,7 +50,7 @@ type (
 		Obstacles string        `json:"obstacles,omitempty"`
 	}
 	verificationBody struct {
-		Decision       string        `json:"decision"`
+		Decision       string        `json:"decision" enum:"accept,adjust,reject"`
 		VerifiedActual domain.Number `json:"verified_actual,omitempty"`
 		Comment        string        `json:"comment,omitempty"`
 	}
@@ -59,7 +67,7 @@ type (
 	innovationBody struct {
 		TitleTH string `json:"title_th"`
 		Agency  string `json:"agency"`
-		Kind    string `json:"kind"`
+		Kind    string `json:"kind" enum:"policy,service,management"`
 		Summary string `json:"summary,omitempty"`
 	}
 	selectionBody struct {
@@ -429,7 +437,7 @@ func (s *Server) selectInnovation(c echo.Context) error {
 
 // reviewInnovation: POST /v1/innovations/{id}/review.
 func (s *Server) reviewInnovation(c echo.Context) error {
-	var b reviewBody
+	var b innovationReviewBody
 	return s.innovationCommand(c, &b, func(c echo.Context, _ *domain.Innovation) error { return requireRole(c, domain.RoleOPDC) },
 		func(n *domain.Innovation) (domain.Event, error) { return n.Decide(b.Decision, b.Comment) })
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/api/openapitest"
 	"github.com/opdc/kpiledger/api/web"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
@@ -74,8 +75,10 @@ func newLedger(t testing.TB) *ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer,
-		Extra: web.Mount(web.Config{Store: store, Model: model, TokenKey: key})}).Handler())
+	// The API's exchanges are checked against /openapi.json; the
+	// dashboard's pages pass through.
+	srv := httptest.NewServer(openapitest.Handler(t, api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer,
+		Extra: web.Mount(web.Config{Store: store, Model: model, TokenKey: key})}).Handler()))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	l := &ledger{t: t, url: srv.URL, store: store, model: model, key: key, clock: clk}
 	deadline := time.Now().Add(10 * time.Second)
