@@ -66,6 +66,7 @@ func (s *Server) OpenAPI() map[string]any {
 	g := &schemaGen{defs: map[string]any{}, names: map[string]reflect.Type{}}
 	paths := map[string]map[string]any{}
 	var requestSchemas []any
+	g.schema(reflect.TypeOf(Problem{})) // first, so that it keeps its plain name
 	for _, r := range s.routes {
 		path, params := openapiPath(r.Path)
 		op := map[string]any{
@@ -146,7 +147,6 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		paths[path][strings.ToLower(r.Method)] = op
 	}
-	g.defs["Problem"] = g.schema(reflect.TypeOf(Problem{}))
 	// The server decodes request bodies strictly: an unknown field is 400.
 	// Every object schema a request body reaches says so.
 	closed := map[string]bool{}
@@ -263,14 +263,16 @@ func enumSchema(values []string) map[string]any {
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch t {
 	case numberType:
-		return map[string]any{"type": "number", "nullable": true, "description": "an exact decimal number (null: absent)"}
+		return map[string]any{"type": "number", "format": "double", "nullable": true, "description": "an exact decimal number (null: absent)"}
 	case timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case rawJSONType:
 		return map[string]any{"description": "any JSON value"}
 	}
 	if values, ok := enums[t]; ok {
-		return enumSchema(values)
+		name := g.name(t)
+		g.defs[name] = enumSchema(values)
+		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -314,8 +316,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	return map[string]any{}
 }
 
-// name is a struct's component name, within OpenAPI's [a-zA-Z0-9._-]:
-// its Go name; api's own types prefixed "api."; a generic type's
+// name is a type's component name, within OpenAPI's [a-zA-Z0-9._-]: its
+// Go name, capitalised (api's unexported types); a generic type's
 // arguments spelled out (Change[[]domain.Band] is ChangeOfBandList); and
 // the package prefixed if two packages have a type of that name.
 func (g *schemaGen) name(t reflect.Type) string {
@@ -332,7 +334,10 @@ func (g *schemaGen) name(t reflect.Type) string {
 			if j := strings.LastIndexAny(arg, "./"); j >= 0 {
 				arg = arg[j+1:]
 			}
-			for _, r := range arg {
+			for j, r := range arg {
+				if j == 0 {
+					r = unicode.ToUpper(r)
+				}
 				if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
 					b.WriteRune(r)
 				}
@@ -340,12 +345,9 @@ func (g *schemaGen) name(t reflect.Type) string {
 			b.WriteString(strings.Repeat("List", lists))
 		}
 		name = b.String()
-		name = strings.ToUpper(name[:1]) + name[1:]
 	}
+	name = strings.ToUpper(name[:1]) + name[1:]
 	pkg := t.PkgPath()[strings.LastIndexByte(t.PkgPath(), '/')+1:]
-	if pkg == "api" {
-		name = "api." + name
-	}
 	if other, taken := g.names[name]; taken && other != t {
 		name = pkg + "." + name
 	}
