@@ -33,7 +33,8 @@ const (
 // (Idempotency-Key, X-Occurred-At, X-Correlation-ID; 400, 409, 413, 422,
 // 503; ETag and Idempotent-Replayed) is added by openapi.go. The API tests
 // validate every exchange against the document, so a parameter a handler
-// reads but the entry does not declare fails them.
+// reads but the entry does not declare fails them. After a change here,
+// go generate ./api/client regenerates the Go client (a test says so).
 type route struct {
 	Method  string
 	Path    string // Echo syntax, :param
