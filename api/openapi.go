@@ -271,6 +271,9 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	}
 	if values, ok := enums[t]; ok {
 		name := g.name(t)
+		if name == "Status" {
+			name = "IndicatorStatus" // domain.Status is an indicator's; innovations have their own
+		}
 		g.defs[name] = enumSchema(values)
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}

@@ -53,6 +53,36 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for IndicatorStatus.
+const (
+	IndicatorStatusApproved          IndicatorStatus = "approved"
+	IndicatorStatusProposed          IndicatorStatus = "proposed"
+	IndicatorStatusRejected          IndicatorStatus = "rejected"
+	IndicatorStatusRevised           IndicatorStatus = "revised"
+	IndicatorStatusRevisionRequested IndicatorStatus = "revision_requested"
+	IndicatorStatusWithdrawn         IndicatorStatus = "withdrawn"
+)
+
+// Valid indicates whether the value is a known member of the IndicatorStatus enum.
+func (e IndicatorStatus) Valid() bool {
+	switch e {
+	case IndicatorStatusApproved:
+		return true
+	case IndicatorStatusProposed:
+		return true
+	case IndicatorStatusRejected:
+		return true
+	case IndicatorStatusRevised:
+		return true
+	case IndicatorStatusRevisionRequested:
+		return true
+	case IndicatorStatusWithdrawn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InnovationBodyKind.
 const (
 	InnovationBodyKindManagement InnovationBodyKind = "management"
@@ -170,36 +200,6 @@ func (e Rollup) Valid() bool {
 	case RollupComponentMean:
 		return true
 	case RollupWeighted:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for Status.
-const (
-	StatusApproved          Status = "approved"
-	StatusProposed          Status = "proposed"
-	StatusRejected          Status = "rejected"
-	StatusRevised           Status = "revised"
-	StatusRevisionRequested Status = "revision_requested"
-	StatusWithdrawn         Status = "withdrawn"
-)
-
-// Valid indicates whether the value is a known member of the Status enum.
-func (e Status) Valid() bool {
-	switch e {
-	case StatusApproved:
-		return true
-	case StatusProposed:
-		return true
-	case StatusRejected:
-		return true
-	case StatusRevised:
-		return true
-	case StatusRevisionRequested:
-		return true
-	case StatusWithdrawn:
 		return true
 	default:
 		return false
@@ -734,6 +734,9 @@ type IndicatorSpec struct {
 	Weight *float64 `json:"weight,omitempty"`
 }
 
+// IndicatorStatus defines model for IndicatorStatus.
+type IndicatorStatus string
+
 // IndicatorView defines model for IndicatorView.
 type IndicatorView struct {
 	// Baseline an exact decimal number (null: absent)
@@ -750,7 +753,7 @@ type IndicatorView struct {
 	Results    []RoundView        `json:"results"`
 	Sequence   int64              `json:"sequence"`
 	SeriesId   *string            `json:"series_id,omitempty"`
-	Status     Status             `json:"status"`
+	Status     IndicatorStatus    `json:"status"`
 	Targets    []*float64         `json:"targets"`
 	TitleEn    *string            `json:"title_en,omitempty"`
 	TitleTh    string             `json:"title_th"`
@@ -1002,12 +1005,12 @@ type ScorecardIndicator struct {
 	Round     *int      `json:"round,omitempty"`
 
 	// Score an exact decimal number (null: absent)
-	Score      *float64      `json:"score,omitempty"`
-	ScoreError *string       `json:"score_error,omitempty"`
-	SeriesId   *string       `json:"series_id,omitempty"`
-	Status     Status        `json:"status"`
-	Targets    []TargetLevel `json:"targets"`
-	TitleTh    string        `json:"title_th"`
+	Score      *float64        `json:"score,omitempty"`
+	ScoreError *string         `json:"score_error,omitempty"`
+	SeriesId   *string         `json:"series_id,omitempty"`
+	Status     IndicatorStatus `json:"status"`
+	Targets    []TargetLevel   `json:"targets"`
+	TitleTh    string          `json:"title_th"`
 
 	// VerifiedActual an exact decimal number (null: absent)
 	VerifiedActual *float64 `json:"verified_actual,omitempty"`
@@ -1083,9 +1086,6 @@ type SeriesView struct {
 	Unit      string              `json:"unit"`
 	Version   int64               `json:"version"`
 }
-
-// Status defines model for Status.
-type Status string
 
 // TargetLevel defines model for TargetLevel.
 type TargetLevel struct {

@@ -118,7 +118,7 @@ func TestClientCallsTheAPI(t *testing.T) {
 		t.Fatalf("propose: %v %d %s", err, prop.StatusCode(), prop.Body)
 	}
 	id := prop.JSON201.Id
-	if prop.JSON201.Status != client.StatusProposed || prop.JSON201.TitleTh != "ร้อยละของเกษตรกรที่ได้รับการรับรอง GAP" || *prop.JSON201.Targets[2] != 80.5 {
+	if prop.JSON201.Status != client.IndicatorStatusProposed || prop.JSON201.TitleTh != "ร้อยละของเกษตรกรที่ได้รับการรับรอง GAP" || *prop.JSON201.Targets[2] != 80.5 {
 		t.Errorf("proposed: %+v", prop.JSON201)
 	}
 
@@ -130,7 +130,7 @@ func TestClientCallsTheAPI(t *testing.T) {
 	}
 	rev, err := opdc.PostV1IndicatorsIdReviewWithResponse(ctx, id, &client.PostV1IndicatorsIdReviewParams{IfMatch: `"1"`},
 		client.ReviewBody{Decision: client.ReviewBodyDecisionApprove})
-	if err != nil || rev.JSON200 == nil || rev.JSON200.Status != client.StatusApproved {
+	if err != nil || rev.JSON200 == nil || rev.JSON200.Status != client.IndicatorStatusApproved {
 		t.Fatalf("review: %v %d %s", err, rev.StatusCode(), rev.Body)
 	}
 	if rev.HTTPResponse.Header.Get("ETag") != `"2"` {
