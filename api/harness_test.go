@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/api/openapitest"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
@@ -53,7 +54,8 @@ func newHarnessWith(t testing.TB, adjust func(*api.Config)) *harness {
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	srv := httptest.NewServer(api.New(cfg).Handler())
+	// Every exchange of the API tests is checked against /openapi.json.
+	srv := httptest.NewServer(openapitest.Handler(t, api.New(cfg).Handler()))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	h := &harness{t: t, url: srv.URL, store: store, model: model, key: key, signer: signer}
 	deadline := time.Now().Add(10 * time.Second)

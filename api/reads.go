@@ -118,11 +118,23 @@ func (s *Server) listUnits(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return render(c, rows)
+		return answerView(c, rows)
 	}
 	var out unitList
 	s.model.Read(func(st *projections.State) { out.Units = st.Units() })
 	return c.JSON(http.StatusOK, out)
+}
+
+// getUnit: GET /v1/units/{unit} — where POST /v1/units's Location points.
+// A built-in province has version and sequence 0.
+func (s *Server) getUnit(c echo.Context) error {
+	u, err := s.unitOf(c.Param("unit"))
+	if err != nil {
+		return err
+	}
+	var h projections.Head
+	s.model.Read(func(st *projections.State) { h = st.Heads[projections.AggregateKey(events.KindUnit, u.Code)] })
+	return c.JSON(http.StatusOK, unitView{Unit: u, Version: h.Version, Sequence: h.Seq})
 }
 
 // listIndicators: GET /v1/units/{unit}/years/{fy}/indicators.
@@ -218,7 +230,33 @@ func (s *Server) listSeries(c echo.Context) error {
 			out.Series = append(out.Series, projections.NewSeriesView(st.Series[id]))
 		}
 	})
-	return render(c, out)
+	return answerView(c, out)
+}
+
+// getSeries: GET /v1/units/{unit}/series/{id}, with its version as ETag
+// — where POST /v1/units/{unit}/series's Location points.
+func (s *Server) getSeries(c echo.Context) error {
+	unit, err := s.unitOf(c.Param("unit"))
+	if err != nil {
+		return err
+	}
+	if err := requireReader(c, unit.Code); err != nil {
+		return err
+	}
+	var (
+		v  projections.SeriesView
+		ok bool
+	)
+	s.model.Read(func(st *projections.State) {
+		if sr := st.Series[c.Param("id")]; sr != nil && sr.Unit == unit.Code {
+			v, ok = projections.NewSeriesView(sr), true
+		}
+	})
+	if !ok {
+		return notFound("unit %s has no long-term series %q", unit.Code, c.Param("id"))
+	}
+	setETag(c, v.Version)
+	return c.JSON(http.StatusOK, v)
 }
 
 // trends: GET /v1/units/{unit}/trends.
@@ -264,7 +302,7 @@ func (s *Server) trend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, out)
+	return answerView(c, out)
 }
 
 // ScoreUnderParam reads ?score_under=FY (or FY/kind, to name the kind
@@ -330,7 +368,7 @@ func (s *Server) scorecard(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return render(c, sc)
+		return answerView(c, sc)
 	}
 	return s.view(c, func(st *projections.State) (any, error) {
 		return projections.BuildScorecardUnder(st, unit.Code, fy, under)
@@ -408,7 +446,7 @@ func (s *Server) compareFrameworks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, out)
+	return answerView(c, out)
 }
 
 // audit: GET /v1/units/{unit}/years/{fy}/audit.
@@ -424,7 +462,7 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, out)
+	return answerView(c, out)
 }
 
 // maxEventPage bounds one page of the raw feed.

@@ -85,20 +85,6 @@ type Server struct {
 	noLocalTokens bool
 }
 
-// route is one endpoint: registered from this table, and documented in
-// /openapi.json from the same entry.
-type route struct {
-	Method  string
-	Path    string // Echo syntax, :param
-	Summary string
-	Access  string // who may call it, in words
-	Body    any    // request body type, nil for none
-	Out     any    // response body type, nil for none described
-	Status  int    // success status
-	Public  bool   // no token needed
-	Handler echo.HandlerFunc
-}
-
 // New builds the server and registers every route.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
@@ -264,26 +250,44 @@ func (s *Server) minSequence(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// health is the /healthz answer.
+type health struct {
+	Status string `json:"status" enum:"ok"`
+}
+
+// readiness is the /readyz answer, the same body for 200 and 503.
+type readiness struct {
+	Status          string  `json:"status" enum:"ready,catching up,stopped,log missing,read-only,identity provider unreachable"`
+	AppliedSequence uint64  `json:"applied_sequence"`
+	Error           string  `json:"error,omitempty"`
+	FailedSequence  *uint64 `json:"failed_sequence,omitempty"`
+	// Reason says why a read-only node cannot write.
+	Reason string `json:"reason,omitempty"`
+	// OIDC is the identity provider's state, when single sign-on is on.
+	OIDC map[string]any `json:"oidc,omitempty"`
+}
+
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, health{Status: "ok"})
 }
 
 // readyz is green only once the read models have caught up with the log.
 // It also reports the identity provider; a provider not yet reached makes
 // it red only when local tokens are off, since then nobody can be served.
 func (s *Server) readyz(c echo.Context) error {
-	body := map[string]any{"applied_sequence": s.model.Applied()}
+	body := readiness{AppliedSequence: s.model.Applied()}
 	oidcDown := false
 	if s.oidc != nil {
 		st := s.oidc.Status()
-		body["oidc"], oidcDown = st, st["status"] != "ready"
+		body.OIDC, oidcDown = st, st["status"] != "ready"
 	}
 	if f := s.model.Failure(); f != nil {
-		body["status"], body["error"], body["failed_sequence"] = "stopped", f.Error(), f.Sequence
+		seq := f.Sequence
+		body.Status, body.Error, body.FailedSequence = "stopped", f.Error(), &seq
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	if !s.model.Ready() {
-		body["status"] = "catching up"
+		body.Status = "catching up"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	// Asked of JetStream on every call: a stream deleted or replaced under
@@ -294,20 +298,20 @@ func (s *Server) readyz(c echo.Context) error {
 	err := s.store.CheckLog(ctx, s.model.Applied())
 	cancel()
 	if errors.Is(err, events.ErrLogMissing) {
-		body["status"], body["error"] = "log missing", err.Error()
+		body.Status, body.Error = "log missing", err.Error()
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	if s.readOnly != "" {
 		// Reads are served; the 503 tells a load balancer and the
 		// operator that writes are not.
-		body["status"], body["reason"] = "read-only", s.readOnly+": writes are refused until the node is restarted with space to write"
+		body.Status, body.Reason = "read-only", s.readOnly+": writes are refused until the node is restarted with space to write"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	if oidcDown && s.noLocalTokens {
-		body["status"] = "identity provider unreachable"
+		body.Status = "identity provider unreachable"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
-	body["status"] = "ready"
+	body.Status = "ready"
 	return c.JSON(http.StatusOK, body)
 }
 

@@ -47,10 +47,10 @@ func viewFormat(c echo.Context) (string, error) {
 	return formatJSON, nil
 }
 
-// render answers a view GET in the representation asked for: the view as
+// answerView answers a view GET in the representation asked for: the view as
 // JSON, or its tables as an XLSX workbook or one table as CSV (?sheet=
 // picks which; the first by default).
-func render(c echo.Context, v any) error {
+func answerView(c echo.Context, v any) error {
 	f, err := viewFormat(c)
 	if err != nil {
 		return err

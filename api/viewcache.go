@@ -87,7 +87,7 @@ func (s *Server) view(c echo.Context, build func(st *projections.State) (any, er
 		if err != nil {
 			return err
 		}
-		return render(c, out)
+		return answerView(c, out)
 	}
 	c.Response().Header().Add("Vary", echo.HeaderAccept)
 	if _, pretty := c.QueryParams()["pretty"]; pretty {

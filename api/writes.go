@@ -17,10 +17,12 @@ import (
 // Exported so that clients in Go (the demo loader, the bench) send what the
 // handlers decode.
 type (
-	// FrameworkRevisionBody: POST /v1/frameworks/{fy}/{kind}/revisions.
+	// FrameworkRevisionBody: POST /v1/frameworks/{fy}/{kind}/revisions. Its
+	// fiscal_year and unit_kind default to the path's; the optional tag
+	// tells the document so.
 	FrameworkRevisionBody struct {
-		domain.Framework
-		Reason string `json:"reason"`
+		domain.Framework `optional:"fiscal_year,unit_kind"`
+		Reason           string `json:"reason"`
 	}
 	// UnitBody: POST /v1/units.
 	UnitBody struct {
@@ -34,9 +36,15 @@ type (
 		domain.IndicatorSpec
 		Reason string `json:"reason"`
 	}
-	// ReviewBody: POST /v1/indicators/{id}/review and /v1/innovations/{id}/review.
+	// ReviewBody: POST /v1/indicators/{id}/review.
 	ReviewBody struct {
-		Decision string `json:"decision"`
+		Decision string `json:"decision" enum:"approve,request_revision,reject"`
+		Comment  string `json:"comment,omitempty"`
+	}
+	// InnovationReviewBody: POST /v1/innovations/{id}/review; a type of its
+	// own so the document can list an outline's decisions.
+	InnovationReviewBody struct {
+		Decision string `json:"decision" enum:"accept,decline"`
 		Comment  string `json:"comment,omitempty"`
 	}
 	// WithdrawBody: POST /v1/indicators/{id}/withdraw (the body is optional).
@@ -52,7 +60,7 @@ type (
 	}
 	// VerificationBody: POST /v1/indicators/{id}/results/{round}/verification.
 	VerificationBody struct {
-		Decision       string        `json:"decision"`
+		Decision       string        `json:"decision" enum:"accept,adjust,reject"`
 		VerifiedActual domain.Number `json:"verified_actual,omitempty"`
 		Comment        string        `json:"comment,omitempty"`
 	}
@@ -71,7 +79,7 @@ type (
 	InnovationBody struct {
 		TitleTH string `json:"title_th"`
 		Agency  string `json:"agency"`
-		Kind    string `json:"kind"`
+		Kind    string `json:"kind" enum:"policy,service,management"`
 		Summary string `json:"summary,omitempty"`
 	}
 	// SelectionBody: POST /v1/innovations/{id}/selection. Selected is a
@@ -475,7 +483,7 @@ func (s *Server) selectInnovation(c echo.Context) error {
 
 // reviewInnovation: POST /v1/innovations/{id}/review.
 func (s *Server) reviewInnovation(c echo.Context) error {
-	var b ReviewBody
+	var b InnovationReviewBody
 	return s.innovationCommand(c, &b, func(c echo.Context, _ *domain.Innovation) error { return requireRole(c, domain.RoleOPDC) },
 		func(n *domain.Innovation) (domain.Event, error) { return n.Decide(b.Decision, b.Comment) })
 }

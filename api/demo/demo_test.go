@@ -17,6 +17,7 @@ import (
 
 	"github.com/opdc/kpiledger/api"
 	"github.com/opdc/kpiledger/api/demo"
+	"github.com/opdc/kpiledger/api/openapitest"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
@@ -54,7 +55,8 @@ func newLedger(t *testing.T) *ledger {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return &ledger{store: store, client: demo.HandlerClient(srv.Handler()), key: key, clock: clock}
+	// Every exchange of the demo load is checked against /openapi.json.
+	return &ledger{store: store, client: demo.HandlerClient(openapitest.Handler(t, srv.Handler())), key: key, clock: clock}
 }
 
 func (l *ledger) load(ctx context.Context, p *demo.Plan, resend bool) (demo.Result, error) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/api/openapitest"
 	"github.com/opdc/kpiledger/api/web"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
@@ -99,8 +100,10 @@ func newLedgerWith(t testing.TB, sso ssoSetup) *ledger {
 	}
 	// WriteRate -1: the demo data is loaded through this server, thousands
 	// of writes per principal, as serve --demo loads with the limit lifted.
-	srv := httptest.NewUnstartedServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer, WriteRate: -1,
-		OIDC: o, NoLocalTokens: noLocal, Extra: web.Mount(wc)}).Handler())
+	// The API's exchanges are checked against /openapi.json; the
+	// dashboard's pages pass through.
+	srv := httptest.NewUnstartedServer(openapitest.Handler(t, api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer, WriteRate: -1,
+		OIDC: o, NoLocalTokens: noLocal, Extra: web.Mount(wc)}).Handler()))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

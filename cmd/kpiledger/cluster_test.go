@@ -454,7 +454,7 @@ func (w *writers) finish(t testing.TB) (map[string]ack, uint64) {
 func clusterViews(units []string) []string {
 	v := []string{"/v1/frameworks", "/v1/units", "/v1/checkpoints"}
 	for _, u := range units {
-		v = append(v, "/v1/units/"+u+"/years/2565/scorecard", "/v1/units/"+u+"/years/2565/indicators")
+		v = append(v, "/v1/units/"+u, "/v1/units/"+u+"/years/2565/scorecard", "/v1/units/"+u+"/years/2565/indicators")
 	}
 	// The comparable views rank every unit of the year and re-score
 	// results (score_under): each node must compute them to the same bytes.
