@@ -65,6 +65,11 @@ func (s *Server) table() []route {
 		{Method: http.MethodGet, Path: "/v1/verify/key", Summary: "The Ed25519 verifier key of checkpoints and bundles", Access: accessAnyone, Out: keyView{}, Status: 200, Handler: s.verifyKey},
 		{Method: http.MethodPost, Path: "/v1/checkpoints", Summary: "Sign a checkpoint of the ledger now (201; 200 with the last one when nothing is new)", Access: accessOPDC, Out: checkpointView{}, Status: 201, Handler: s.createCheckpoint},
 		{Method: http.MethodGet, Path: "/v1/checkpoints", Summary: "The signed checkpoints in the log", Access: accessAuditors, Out: checkpointList{}, Status: 200, Handler: s.listCheckpoints},
+		{Method: http.MethodGet, Path: "/v1/checkpoints/latest", Summary: "The latest signed checkpoint as a text note (c2sp.org/tlog-checkpoint) with the witness cosignatures collected for it", Access: accessAuditors, Status: 200, Handler: s.latestCheckpoint},
+		{Method: http.MethodGet, Path: "/v1/checkpoints/:size", Summary: "The signed checkpoint of a tree size, as a text note with its witness cosignatures", Access: accessAuditors, Status: 200, Handler: s.checkpointAt},
+		{Method: http.MethodPost, Path: "/v1/checkpoints/:size/cosignatures", Summary: "A witness hands back the checkpoint with its cosignature (c2sp.org/tlog-cosignature; text body); checked against serve --witness-keys and kept", Access: accessAuditors, Status: 200, Handler: s.addCosignature},
+		{Method: http.MethodGet, Path: "/v1/proofs/inclusion", Summary: "Inclusion proof of the event at ?sequence= in the tree of ?size= events (default: the latest checkpoint's), with that size's signed checkpoint if any", Access: accessAuditors, Out: events.InclusionProof{}, Status: 200, Handler: s.inclusionProof},
+		{Method: http.MethodGet, Path: "/v1/proofs/consistency", Summary: "Consistency proof that the tree of ?from= events is a prefix of the tree of ?to= events", Access: accessAuditors, Out: events.ConsistencyProof{}, Status: 200, Handler: s.consistencyProof},
 		{Method: http.MethodGet, Path: "/v1/events", Summary: "The raw event feed, paged by sequence (?after=&limit=&unit=&fiscal_year=)", Access: accessAuditors, Out: eventPage{}, Status: 200, Handler: s.eventFeed},
 	}
 }

@@ -31,6 +31,12 @@ type Config struct {
 	// Trusted are further verifier keys whose checkpoints GET /v1/verify
 	// accepts (earlier keys, other nodes' keys); the signer's is trusted.
 	Trusted []string
+	// Tiles keeps the log's tree hashes for proofs; nil: opened on first
+	// use from the store's stream.
+	Tiles *events.Tiles
+	// Witnesses are the verifier keys of the witnesses whose cosignatures
+	// the ledger collects (POST /v1/checkpoints/:size/cosignatures).
+	Witnesses []string
 	// Extra is called with the Echo instance after the API routes are
 	// registered (the dashboard mounts itself here).
 	Extra func(e *echo.Echo)
@@ -46,6 +52,8 @@ type Server struct {
 	writeWait time.Duration
 	signer    *events.SigningKey
 	trusted   []string
+	witnesses []string
+	tiles     tilesRef
 	e         *echo.Echo
 	routes    []route
 }
@@ -67,7 +75,7 @@ type route struct {
 // New builds the server and registers every route.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
-		writeWait: cfg.WriteWait, signer: cfg.Signer}
+		writeWait: cfg.WriteWait, signer: cfg.Signer, witnesses: cfg.Witnesses, tiles: tilesRef{t: cfg.Tiles}}
 	if s.signer != nil {
 		s.trusted = append([]string{s.signer.VerifierKey()}, cfg.Trusted...)
 	}

@@ -42,6 +42,7 @@ type serveConfig struct {
 	// CheckpointEvery is the period of signed checkpoints (0: only on demand).
 	CheckpointEvery time.Duration
 	Trusted         string // further trusted verifier keys, comma-separated
+	Witnesses       string // witness verifier keys, comma-separated
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +60,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data (FY2561-FY2567) into an empty ledger")
 	fs.DurationVar(&c.CheckpointEvery, "checkpoint-every", envDuration(getenv, "KPILEDGER_CHECKPOINT_EVERY", 5*time.Minute), "sign a checkpoint this often when there are new events; 0 for on demand only (env KPILEDGER_CHECKPOINT_EVERY)")
 	fs.StringVar(&c.Trusted, "trusted-keys", envOr(getenv, "KPILEDGER_TRUSTED_KEYS", ""), "further checkpoint verifier keys to trust, comma-separated: earlier keys, other nodes' keys (env KPILEDGER_TRUSTED_KEYS)")
+	fs.StringVar(&c.Witnesses, "witness-keys", envOr(getenv, "KPILEDGER_WITNESS_KEYS", ""), "verifier keys of the witnesses whose cosignatures the ledger collects and serves, comma-separated (env KPILEDGER_WITNESS_KEYS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -98,6 +100,7 @@ type node struct {
 	store    *events.Store
 	model    *projections.Model
 	snaps    *projections.Snapshots
+	tiles    *events.Tiles
 	runner   *projections.Runner
 	api      *api.Server
 	http     *http.Server
@@ -138,6 +141,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.CheckpointEvery > 0 {
 		go n.checkpointEvery(runCtx, cfg.CheckpointEvery)
 	}
+	go n.followTiles(runCtx)
 	fmt.Fprintf(stdout, "kpiledger listening on http://%s (data dir %s)\n", n.listener.Addr(), cfg.DataDir)
 	if cfg.Demo {
 		if err := printDemoWelcome(stdout, n.listener.Addr(), n.key); err != nil {
@@ -233,8 +237,15 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 	if err != nil {
 		return nil, err
 	}
+	err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+		n.tiles, err = events.OpenTiles(ctx, n.js, n.store, cfg.Replicas)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	if n.ns != nil && cfg.ClusterName != "" {
-		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket); err != nil {
+		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket, "KV_"+events.TilesBucket); err != nil {
 			return nil, err
 		}
 	}
@@ -255,8 +266,18 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 			trusted = append(trusted, k)
 		}
 	}
+	var witnesses []string
+	for _, k := range strings.Split(cfg.Witnesses, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			if _, err := events.NewCosignVerifier(k); err != nil {
+				return nil, err
+			}
+			witnesses = append(witnesses, k)
+		}
+	}
 	// The dashboard (package web) is served by the same Echo instance under /.
 	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
+		Tiles: n.tiles, Witnesses: witnesses,
 		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log})})
 	n.http = &http.Server{Handler: n.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -390,6 +411,24 @@ func (n *node) checkpointEvery(ctx context.Context, every time.Duration) {
 			n.log.Warn("checkpoint failed", "err", err)
 		case created:
 			n.log.Info("checkpoint signed", "sequence", cp.Sequence, "events", cp.Count)
+		}
+	}
+}
+
+// followTiles keeps the tree's tiles close behind the log, off the append
+// path, so proofs rarely wait for them; a proof for a size the tiles have
+// not reached brings them up to it first.
+func (n *node) followTiles(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.tiles.Sync(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("tiles behind the log", "err", err)
 		}
 	}
 }
