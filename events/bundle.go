@@ -830,3 +830,51 @@ func matchSubject(subject, filter string) bool {
 	}
 	return len(st) == len(ft)
 }
+
+// ResignTrailer replaces a bundle's trailer with one signed by key over
+// exactly the events the bundle now holds: what whoever holds the ledger's
+// key can do to a bundle after removing or changing events. The attack
+// tests use it to show that such a bundle is still caught, by the
+// checkpoint's tree, its group tree and the witnesses' cosignatures.
+func ResignTrailer(bundle []byte, key *SigningKey) ([]byte, error) {
+	lines := strings.Split(strings.TrimSuffix(string(bundle), "\n"), "\n")
+	if len(lines) < 2 {
+		return nil, errors.New("not a bundle")
+	}
+	var hdr BundleHeader
+	if err := json.Unmarshal([]byte(lines[0]), &hdr); err != nil {
+		return nil, err
+	}
+	st := statement{Stream: hdr.Stream, Filters: hdr.Filters, Heads: map[string]ChainState{}}
+	if len(st.Filters) == 0 {
+		st.Filters = nil
+	}
+	var tree Tree
+	for _, l := range lines[1 : len(lines)-1] {
+		var bl bundleLine
+		if err := json.Unmarshal([]byte(l), &bl); err != nil {
+			return nil, err
+		}
+		if bl.Kind != "event" || bl.Event == nil {
+			continue
+		}
+		e := bl.Event
+		st.UpTo, st.Count = e.Sequence, st.Count+1
+		st.Digest = digestStep(st.Digest, e.Sequence, e.Hash)
+		st.Heads[AggregateKey(e)] = ChainState{Version: e.AggregateVersion, Hash: e.Hash}
+		if err := tree.Add(e.Hash); err != nil {
+			return nil, err
+		}
+	}
+	if len(st.Filters) == 0 {
+		root := tree.Root()
+		st.Root, st.TreeCount = &root, tree.N
+	}
+	signed, err := key.Sign(st.text())
+	if err != nil {
+		return nil, err
+	}
+	t, _ := json.Marshal(bundleTrailer{Kind: "trailer", Note: signed})
+	lines[len(lines)-1] = string(t)
+	return []byte(strings.Join(lines, "\n") + "\n"), nil
+}

@@ -328,3 +328,13 @@ func splitNote(signed string) (string, []string, error) {
 func joinNote(text string, sigs []string) string {
 	return text + "\n" + strings.Join(sigs, "\n") + "\n"
 }
+
+// CheckConsistency checks that the tree of checkpoint to extends the tree
+// of checkpoint from, with the proof's hashes; the roots are the signed
+// checkpoints' own.
+func CheckConsistency(hashes []tlog.Hash, from, to Checkpoint) error {
+	if from.Size == 0 || from.Size > to.Size {
+		return fmt.Errorf("no consistency from %d events to %d", from.Size, to.Size)
+	}
+	return tlog.CheckTree(hashes, int64(to.Size), to.Root, int64(from.Size), from.Root)
+}
