@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -166,9 +168,20 @@ func (s *Server) tilesAt(ctx context.Context, size uint64) (*events.Tiles, error
 	}
 	t := s.tiles.t
 	s.tiles.mu.Unlock()
-	if uint64(t.Size()) < size {
-		if err := t.SyncTo(ctx, size); err != nil {
+	// A read on a cluster can find no responder for a moment (a consumer
+	// being placed, a leader moving): a few quick tries ride it out.
+	for attempt := 1; uint64(t.Size()) < size; attempt++ {
+		err := t.SyncTo(ctx, size)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, events.ErrUnavailable) || attempt == 5 {
 			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 		}
 	}
 	if got := uint64(t.Size()); got < size {
