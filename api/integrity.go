@@ -79,6 +79,11 @@ func (s *Server) export(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if scope.Unit != "" && scope.FiscalYear != 0 {
+		if err := s.attachStatement(ctx, &cut, scope); err != nil {
+			return err
+		}
+	}
 	last := cut.Checkpoint.Size
 	name := "kpiledger-all"
 	if scope.Unit != "" {
@@ -526,4 +531,78 @@ func consistency(tiles *events.Tiles, from, to uint64) (events.ConsistencyProof,
 		p.Hashes = hashes
 	}
 	return p, nil
+}
+
+// attachStatement puts the unit-year's latest results statement into a
+// bundle's cut, with the proof that the cut's checkpoint extends the one
+// the statement was computed at.
+func (s *Server) attachStatement(ctx context.Context, cut *events.BundleCut, scope events.Scope) error {
+	note, ok, err := cut.Tiles.Statement(ctx, scope.Unit, scope.FiscalYear)
+	if err != nil || !ok {
+		return err
+	}
+	text, err := events.OpenNote(note, s.trusted...)
+	if err != nil {
+		return err
+	}
+	stmt, err := projections.ParseStatement(text)
+	if err != nil || stmt.Size > cut.Checkpoint.Size {
+		return err
+	}
+	cut.Statement = note
+	if stmt.Size < cut.Checkpoint.Size {
+		p, err := consistency(cut.Tiles, stmt.Size, cut.Checkpoint.Size)
+		if err != nil {
+			return err
+		}
+		cut.StatementConsistency = &p
+	}
+	return nil
+}
+
+// signStatement: POST /v1/units/:unit/years/:fy/statement — OPDC closes a
+// round: the unit-year's figures (every approved indicator's score, each
+// component's, the total and the band) computed from its events up to the
+// latest checkpoint (signed now if events came after it), signed with the
+// ledger's key and bound to that checkpoint. Unit-year exports carry the
+// latest one; kpiledger verify --recompute checks every figure.
+func (s *Server) signStatement(c echo.Context) error {
+	if err := requireRole(c, domain.RoleOPDC); err != nil {
+		return err
+	}
+	u, err := s.unitOf(c.Param("unit"))
+	if err != nil {
+		return err
+	}
+	fy, err := fiscalYear("fy", c.Param("fy"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cut, err := s.bundleCut(ctx, nil, "")
+	if err != nil {
+		return err
+	}
+	evs, err := s.store.ReadSubjects(ctx, []string{events.UnitYearFilter(u.Code, fy), events.FrameworkSubject(fy, string(u.Kind))})
+	if err != nil {
+		return err
+	}
+	var upTo []*events.Envelope
+	for _, e := range evs {
+		if e.Sequence <= cut.Checkpoint.Size {
+			upTo = append(upTo, e)
+		}
+	}
+	sc, err := projections.ScoreEvents(upTo, u, fy)
+	if err != nil {
+		return err
+	}
+	note, err := s.signer.Sign(projections.NewStatement(sc, cut.Checkpoint).Text())
+	if err != nil {
+		return err
+	}
+	if err := cut.Tiles.SaveStatement(ctx, u.Code, fy, note); err != nil {
+		return err
+	}
+	return c.Blob(http.StatusCreated, "text/plain; charset=utf-8", []byte(note))
 }

@@ -67,6 +67,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/checkpoints", O},
 		{"GET", "/v1/checkpoints", O | A},
 		{"GET", "/v1/checkpoints/latest", O | A},
+		{"POST", "/v1/units/TH-50/years/2563/statement", O},
 		{"GET", "/v1/checkpoints/1", O | A},
 		{"POST", "/v1/checkpoints/1/cosignatures", O | A},
 		{"GET", "/v1/proofs/inclusion?sequence=1&size=1", O | A},

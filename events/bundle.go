@@ -48,6 +48,11 @@ type BundleHeader struct {
 	// Consistency, when present, proves the checkpoint's tree extends the
 	// tree of an earlier size (export ?since=).
 	Consistency *ConsistencyProof `json:"consistency,omitempty"`
+	// Statement is the unit-year's latest signed results statement (a
+	// unit-year bundle), with StatementConsistency proving the bundle's
+	// checkpoint extends the one the statement was computed at.
+	Statement            string            `json:"statement,omitempty"`
+	StatementConsistency *ConsistencyProof `json:"statement_consistency,omitempty"`
 }
 
 type bundleEvent struct {
@@ -205,6 +210,9 @@ type BundleCut struct {
 	Tiles       *Tiles
 	Groups      *GroupTree
 	Consistency *ConsistencyProof // optional: from an earlier size
+	// Statement and StatementConsistency go into the header as they are.
+	Statement            string
+	StatementConsistency *ConsistencyProof
 }
 
 // BundleWriter streams a bundle.
@@ -225,7 +233,8 @@ func NewBundleWriter(w io.Writer, key *SigningKey, stream string, scope Scope, f
 	b := &BundleWriter{w: bufio.NewWriterSize(w, 64<<10), key: key, whole: len(filters) == 0, filters: filters, cut: cut,
 		stmt: statement{Stream: stream, Filters: filters, Heads: map[string]ChainState{}}}
 	h := BundleHeader{Kind: "header", Format: BundleFormat, Stream: stream, Scope: scope, Filters: filters,
-		ExportedAt: at.UTC(), VerifierKey: key.VerifierKey(), Checkpoint: cut.Note, Consistency: cut.Consistency}
+		ExportedAt: at.UTC(), VerifierKey: key.VerifierKey(), Checkpoint: cut.Note, Consistency: cut.Consistency,
+		Statement: cut.Statement, StatementConsistency: cut.StatementConsistency}
 	if h.Filters == nil {
 		h.Filters = []string{}
 	}
@@ -337,8 +346,11 @@ type BundleReport struct {
 	// Since is the size of the earlier trusted checkpoint the log was shown
 	// to have only grown from (0: none given).
 	Since uint64
-	// Events are the verified events in order, for --recompute.
+	// EventList are the verified events in order (with KeepEvents), for
+	// recomputing scores.
 	EventList []*Envelope
+	// Header is the bundle's first line.
+	Header BundleHeader
 }
 
 // Summary is the one-line report of an intact bundle.
@@ -368,8 +380,11 @@ func (r BundleReport) Summary() string {
 	if r.Since > 0 {
 		proof += fmt.Sprintf(", consistent with trusted checkpoint %d", r.Since)
 	}
-	return fmt.Sprintf("intact: %d events of %d aggregates (%s) up to sequence %d, %s, %d checkpoints verified, %s",
-		r.Events, r.Aggregates, scope, r.UpTo, proof, r.Checkpoints, trust)
+	if r.Checkpoints > 0 {
+		proof += fmt.Sprintf(", %d checkpoints in the log verified", r.Checkpoints)
+	}
+	return fmt.Sprintf("intact: %d events of %d aggregates (%s) up to sequence %d, %s, %s",
+		r.Events, r.Aggregates, scope, r.UpTo, proof, trust)
 }
 
 // BundleError names the first problem found in a bundle.
@@ -467,6 +482,7 @@ func VerifyBundleWith(r io.Reader, o VerifyOptions) (BundleReport, error) {
 			}
 			h := l.BundleHeader
 			hdr = &h
+			rep.Header = h
 			rep.Scope, rep.Whole = h.Scope, len(h.Filters) == 0
 			if len(trusted) == 0 {
 				if h.VerifierKey == "" {

@@ -431,3 +431,23 @@ func (t *Tiles) Cosigned(ctx context.Context, size uint64) (string, bool, error)
 	}
 	return string(entry.Value()), true, nil
 }
+
+// SaveStatement keeps the latest signed results statement of a unit-year.
+func (t *Tiles) SaveStatement(ctx context.Context, unit string, fy int, signed string) error {
+	_, err := t.kv.Put(ctx, statementKey(unit, fy), []byte(signed))
+	return err
+}
+
+// Statement returns the latest signed results statement of a unit-year, if any.
+func (t *Tiles) Statement(ctx context.Context, unit string, fy int) (string, bool, error) {
+	entry, err := t.kv.Get(ctx, statementKey(unit, fy))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return string(entry.Value()), true, nil
+}
+
+func statementKey(unit string, fy int) string { return "statement/" + unit + "/" + strconv.Itoa(fy) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/opdc/kpiledger/events"
+	"github.com/opdc/kpiledger/projections"
 )
 
 // multiFlag collects a repeatable string flag.
@@ -27,6 +28,7 @@ func runVerify(_ context.Context, args []string, getenv func(string) string, std
 	fs.Var(&witnesses, "witness", "a witness's verifier key (repeatable): its cosignature on the bundle's checkpoint counts toward --quorum")
 	quorum := fs.Int("quorum", 0, "how many --witness cosignatures the bundle's checkpoint must carry (default: all given)")
 	since := fs.String("since", "", "a checkpoint trusted earlier (a signed note, e.g. saved from GET /v1/checkpoints/latest): the bundle's must extend it")
+	recompute := fs.Bool("recompute", false, "re-fold a unit-year bundle's events with the domain's scoring and compare every indicator score, component score, total and band with the bundle's signed results statement; print the derivation of each difference and exit 1")
 	printKey := fs.Bool("key", false, "print the checkpoint verifier key of the data directory and exit")
 	dataDir := fs.String("data-dir", envOr(getenv, "KPILEDGER_DATA_DIR", "./data"), "data directory holding the key (env KPILEDGER_DATA_DIR)")
 	if err := fs.Parse(args); err != nil {
@@ -58,7 +60,7 @@ func runVerify(_ context.Context, args []string, getenv func(string) string, std
 		defer f.Close()
 		in = f
 	}
-	o := events.VerifyOptions{Trusted: trust, Witnesses: witnesses, Quorum: *quorum}
+	o := events.VerifyOptions{Trusted: trust, Witnesses: witnesses, Quorum: *quorum, KeepEvents: *recompute}
 	if len(witnesses) > 0 && o.Quorum == 0 {
 		o.Quorum = len(witnesses)
 	}
@@ -79,5 +81,51 @@ func runVerify(_ context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintln(stdout, rep.Summary())
+	if *recompute {
+		return recomputeScores(rep, trust, stdout)
+	}
+	return nil
+}
+
+// recomputeScores checks the bundle's signed results statement against the
+// scores re-folded from its events.
+func recomputeScores(rep events.BundleReport, trust []string, stdout io.Writer) error {
+	notIntact := func(format string, args ...any) error {
+		fmt.Fprintf(stdout, "NOT INTACT: statement: "+format+"\n", args...)
+		return exitCode(1)
+	}
+	if rep.Header.Statement == "" {
+		return notIntact("the bundle carries no signed results statement (OPDC signs one with POST /v1/units/{unit}/years/{fy}/statement)")
+	}
+	if len(trust) == 0 {
+		trust = []string{rep.Key}
+	}
+	text, err := events.OpenNote(rep.Header.Statement, trust...)
+	if err != nil {
+		return notIntact("%v", err)
+	}
+	stmt, err := projections.ParseStatement(text)
+	if err != nil {
+		return notIntact("%v", err)
+	}
+	if stmt.Unit != rep.Scope.Unit || stmt.FiscalYear != rep.Scope.FiscalYear {
+		return notIntact("it is of %s FY%d, the bundle of %s FY%d", stmt.Unit, stmt.FiscalYear, rep.Scope.Unit, rep.Scope.FiscalYear)
+	}
+	if err := projections.CheckStatementAt(stmt, rep.Checkpoint, rep.Header.StatementConsistency); err != nil {
+		return notIntact("%v", err)
+	}
+	diffs, sc, err := projections.Recompute(stmt, rep.EventList)
+	if err != nil {
+		return notIntact("%v", err)
+	}
+	if len(diffs) > 0 {
+		fmt.Fprintf(stdout, "NOT INTACT: %d published figure(s) of %s FY%d differ from the scores recomputed from the events up to checkpoint %d:\n", len(diffs), stmt.Unit, stmt.FiscalYear, stmt.Size)
+		for _, d := range diffs {
+			fmt.Fprintln(stdout, "  "+d)
+		}
+		return exitCode(1)
+	}
+	fmt.Fprintf(stdout, "recomputed: %d indicator scores, %d component scores, total %s and band %s of %s FY%d match the signed statement at checkpoint %d\n",
+		len(sc.Indicators), len(sc.Components), sc.Total, sc.Band, stmt.Unit, stmt.FiscalYear, stmt.Size)
 	return nil
 }
