@@ -7,7 +7,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -381,9 +383,14 @@ func (s *Server) serveCheckpoint(c echo.Context, size uint64) error {
 // maxCosignedNote bounds a cosigned checkpoint's body.
 const maxCosignedNote = 64 << 10
 
-// addCosignature: POST /v1/checkpoints/:size/cosignatures — a witness hands
-// back the checkpoint with its cosignature; the ledger checks it against
-// the witness keys it is configured with and keeps it with the others.
+// maxCosignatures bounds the signature lines kept on one checkpoint.
+const maxCosignatures = 16
+
+// addCosignature: POST /v1/checkpoints/:size/cosignatures?key=VKEY — a
+// witness hands back the checkpoint with its cosignature. The ledger keeps
+// it if it verifies under the witness's key (one of serve --witness-keys
+// when those are set). Which witnesses count is the auditor's choice, made
+// with verify --witness; the ledger only refuses what does not verify.
 func (s *Server) addCosignature(c echo.Context) error {
 	if err := requireAuditor(c); err != nil {
 		return err
@@ -392,8 +399,12 @@ func (s *Server) addCosignature(c echo.Context) error {
 	if err != nil || size == 0 {
 		return badRequest("size", "must be a tree size (a positive number of events)")
 	}
-	if len(s.witnesses) == 0 {
-		return fmt.Errorf("%w: this ledger knows no witness keys (serve --witness-keys), so it cannot check a cosignature", domain.ErrConflict)
+	key := c.QueryParam("key")
+	if _, err := events.NewCosignVerifier(key); err != nil {
+		return badRequest("key", "the witness's verifier key (name+hash+base64): "+err.Error())
+	}
+	if len(s.witnesses) > 0 && !slices.Contains(s.witnesses, key) {
+		return forbidden("this ledger collects cosignatures only from the witnesses of serve --witness-keys")
 	}
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxCosignedNote+1))
 	if err != nil {
@@ -412,9 +423,12 @@ func (s *Server) addCosignature(c echo.Context) error {
 		return err
 	}
 	merged, err := tiles.UpdateCosigned(ctx, size, cp.Note, func(cur string) (string, error) {
-		m, err := events.MergeCosignatures(cur, string(body), s.witnesses)
+		m, err := events.MergeCosignatures(cur, string(body), []string{key})
 		if err != nil {
 			return "", badRequest("body", err.Error())
+		}
+		if strings.Count(m, "\n— ") > maxCosignatures+1 {
+			return "", fmt.Errorf("%w: checkpoint %d already carries %d cosignatures", domain.ErrConflict, size, maxCosignatures)
 		}
 		return m, nil
 	})

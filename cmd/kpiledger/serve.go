@@ -60,7 +60,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data (FY2561-FY2567) into an empty ledger")
 	fs.DurationVar(&c.CheckpointEvery, "checkpoint-every", envDuration(getenv, "KPILEDGER_CHECKPOINT_EVERY", 5*time.Minute), "sign a checkpoint this often when there are new events; 0 for on demand only (env KPILEDGER_CHECKPOINT_EVERY)")
 	fs.StringVar(&c.Trusted, "trusted-keys", envOr(getenv, "KPILEDGER_TRUSTED_KEYS", ""), "further checkpoint verifier keys to trust, comma-separated: earlier keys, other nodes' keys (env KPILEDGER_TRUSTED_KEYS)")
-	fs.StringVar(&c.Witnesses, "witness-keys", envOr(getenv, "KPILEDGER_WITNESS_KEYS", ""), "verifier keys of the witnesses whose cosignatures the ledger collects and serves, comma-separated (env KPILEDGER_WITNESS_KEYS)")
+	fs.StringVar(&c.Witnesses, "witness-keys", envOr(getenv, "KPILEDGER_WITNESS_KEYS", ""), "collect and serve cosignatures only from witnesses with these verifier keys, comma-separated; unset, any witness whose cosignature verifies (env KPILEDGER_WITNESS_KEYS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

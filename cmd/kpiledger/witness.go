@@ -185,7 +185,8 @@ func (w *witness) post(ctx context.Context, size uint64, signed string) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/v1/checkpoints/%d/cosignatures", w.base, size), strings.NewReader(cosigned))
+	u := fmt.Sprintf("%s/v1/checkpoints/%d/cosignatures?%s", w.base, size, url.Values{"key": {w.signer.VerifierKey()}}.Encode())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(cosigned))
 	if err != nil {
 		return err
 	}
