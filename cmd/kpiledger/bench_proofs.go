@@ -62,6 +62,11 @@ func (e *benchEnv) proofs(ctx context.Context) error {
 		f.Met = benchMet(f.Result.P99Ms < 5)
 		e.report.Figures = append(e.report.Figures, f)
 	}
+	if e.runner == nil {
+		// --only proofs: no read model to decide commands on.
+		e.progress("append with tiles: skipped (needs the rebuild and serve phases)")
+		return nil
+	}
 	return e.appendWithTiles(ctx, tiles)
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +75,26 @@ func TestWitnessCosignsAndRefusesForks(t *testing.T) {
 		t.Fatalf("verify said %q", out.String())
 	}
 	// A witness the bundle's checkpoint lacks: no quorum.
-	_, other, _ := events.GenerateCosignerKey("nesdc.go.th/witness", strings.NewReader(strings.Repeat("x", 64)))
+	otherKey, other, _ := events.GenerateCosignerKey("nesdc.go.th/witness", strings.NewReader(strings.Repeat("x", 64)))
+	// The ledger was told to collect only the first witness's cosignatures.
+	otherSigner, _ := events.NewCosigner(otherKey, nil)
+	latest, _ := http.NewRequest("GET", base+"/v1/checkpoints/latest", nil)
+	latest.Header.Set("Authorization", "Bearer "+opdc)
+	res, err := http.DefaultClient.Do(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	cosigned, err := otherSigner.Cosign(string(note))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/checkpoints/3/cosignatures?"+url.Values{"key": {other}}.Encode(), strings.NewReader(cosigned))
+	req.Header.Set("Authorization", "Bearer "+opdc)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a cosignature of a witness outside --witness-keys: %v %v", res, err)
+	}
 	out.Reset()
 	err = run(ctx, []string{"verify", "--file", bundle, "--trust", logKey.VerifierKey(), "--witness", wkey, "--witness", other, "--quorum", "2"}, env, &out, &errb)
 	var ec exitCode
