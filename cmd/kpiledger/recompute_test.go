@@ -14,35 +14,57 @@ import (
 	"github.com/opdc/kpiledger/projections"
 )
 
-// TestRecomputeScores: OPDC signs TH-50 FY2563's results statement on the
-// demo ledger, the unit-year's export carries it, and verify --recompute
+// TestRecomputeScores: OPDC signs TH-50 FY2565's results statement after
+// three indicators are approved, reported and verified; the unit-year's
+// export carries it, and verify --recompute
 // re-folds the bundle with the domain's scoring and finds every figure
 // equal. A statement re-signed with the ledger's key but a changed score
 // is caught: verify names the figure, prints its derivation and exits 1.
 func TestRecomputeScores(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads the demo data")
-	}
 	ctx := context.Background()
 	env := func(string) string { return "" }
 	dataDir := t.TempDir()
-	base, _ := startRun(t, dataDir, "--demo", "--checkpoint-every", "0")
+	base, _ := startRun(t, dataDir, "--checkpoint-every", "0")
 	waitReady(t, base)
 	var out, errb strings.Builder
 	if err := run(ctx, []string{"token", "--role", "opdc", "--data-dir", dataDir}, env, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
 	opdc := strings.TrimSpace(out.String())
-	code, signed, err := post(http.DefaultClient, base+"/v1/units/TH-50/years/2563/statement", opdc, nil)
+	out.Reset()
+	if err := run(ctx, []string{"token", "--role", "unit", "--unit", "TH-50", "--data-dir", dataDir}, env, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	cm := strings.TrimSpace(out.String())
+	send := func(path, token string, body any, want int, headers ...string) map[string]any {
+		t.Helper()
+		code, b, err := post(http.DefaultClient, base+path, token, body, headers...)
+		if err != nil || code != want {
+			t.Fatalf("POST %s: %d %s %v", path, code, b, err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return m
+	}
+	send("/v1/frameworks", opdc, jsonMap(t, crashFramework), 201)
+	for i, actual := range []float64{2.5, 1.5, 3.2} {
+		id := send("/v1/units/TH-50/years/2565/indicators", cm, map[string]any{"component": "performance",
+			"title_th": []string{"ร้อยละของครัวเรือนที่มีน้ำประปา", "จำนวนจุดความร้อน", "รายได้จากการท่องเที่ยว"}[i],
+			"measure":  "ร้อยละ", "direction": "up", "weight": 1 + i, "targets": []int{1, 2, 3}}, 201)["id"].(string)
+		send("/v1/indicators/"+id+"/review", opdc, map[string]any{"decision": "approve"}, 200, "If-Match", `"1"`)
+		send("/v1/indicators/"+id+"/results", cm, map[string]any{"round": 12, "actual": actual, "obstacles": "ภัยแล้ง"}, 201)
+		send("/v1/indicators/"+id+"/results/12/verification", opdc, map[string]any{"decision": "accept"}, 200, "If-Match", `"3"`)
+	}
+	code, signed, err := post(http.DefaultClient, base+"/v1/units/TH-50/years/2565/statement", opdc, nil)
 	if err != nil || code != 201 || !strings.HasPrefix(string(signed), "kpiledger results v1\n") {
 		t.Fatalf("statement: %d %s %v", code, signed, err)
 	}
-	// Later events: the export's checkpoint extends the statement's.
-	if code, body, err := post(http.DefaultClient, base+"/v1/checkpoints", opdc, nil); err != nil || (code != 201 && code != 200) {
-		t.Fatalf("checkpoint: %d %s %v", code, body, err)
-	}
-	bundle := filepath.Join(t.TempDir(), "th50-2563.jsonl")
-	if err := run(ctx, []string{"export", "--url", base, "--data-dir", dataDir, "--unit", "TH-50", "--fiscal-year", "2563", "--out", bundle}, env, &out, &errb); err != nil {
+	// A later event: the export is cut at a later checkpoint, which the
+	// bundle proves extends the statement's.
+	send("/v1/units/TH-50/years/2565/indicators", cm, map[string]any{"component": "performance", "title_th": "ตัวชี้วัดที่เสนอภายหลัง",
+		"measure": "ร้อยละ", "direction": "up", "weight": 1, "targets": []int{1, 2, 3}}, 201)
+	bundle := filepath.Join(t.TempDir(), "th50-2565.jsonl")
+	if err := run(ctx, []string{"export", "--url", base, "--data-dir", dataDir, "--unit", "TH-50", "--fiscal-year", "2565", "--out", bundle}, env, &out, &errb); err != nil {
 		t.Fatalf("export: %v\n%s", err, errb.String())
 	}
 	logKey, err := events.LoadSigningKey(dataDir, env)
@@ -55,7 +77,7 @@ func TestRecomputeScores(t *testing.T) {
 		return o.String(), err
 	}
 	said, err := verify(bundle)
-	if err != nil || !strings.Contains(said, "recomputed: ") || !strings.Contains(said, "match the signed statement") {
+	if err != nil || !strings.Contains(said, "recomputed: 3 indicator scores, 1 component scores") || !strings.Contains(said, "match the signed statement") {
 		t.Fatalf("verify --recompute: %v\n%s", err, said)
 	}
 
@@ -84,7 +106,7 @@ func TestRecomputeScores(t *testing.T) {
 	_ = os.WriteFile(forged, []byte(string(h)+"\n"+lines[1]), 0o644)
 	said, err = verify(forged)
 	var ec exitCode
-	if !errors.As(err, &ec) || ec != 1 || !strings.Contains(said, "NOT INTACT: 1 published figure(s) of TH-50 FY2563 differ") ||
+	if !errors.As(err, &ec) || ec != 1 || !strings.Contains(said, "NOT INTACT: 1 published figure(s) of TH-50 FY2565 differ") ||
 		!strings.Contains(said, "total: the signed statement says 99.5, recomputed "+string(truth)) || !strings.Contains(said, "derivation: ") {
 		t.Fatalf("a changed total: %v\n%s", err, said)
 	}
