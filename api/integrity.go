@@ -493,6 +493,7 @@ func (s *Server) inclusionProof(c echo.Context) error {
 		if p.Checkpoint, err = s.cosignedNote(ctx, tiles, cp); err != nil {
 			return err
 		}
+		p.TlogProof = events.TlogProof(p.Index, hashes, p.Checkpoint)
 	}
 	if p.Hashes == nil {
 		p.Hashes = []tlog.Hash{}

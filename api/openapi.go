@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/opdc/kpiledger/domain"
 )
@@ -97,6 +98,7 @@ var (
 	numberType  = reflect.TypeOf(domain.Number(""))
 	timeType    = reflect.TypeOf(time.Time{})
 	rawJSONType = reflect.TypeOf(json.RawMessage{})
+	hashType    = reflect.TypeOf(tlog.Hash{})
 )
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
@@ -107,6 +109,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case rawJSONType:
 		return map[string]any{"description": "any JSON value"}
+	case hashType:
+		return map[string]any{"type": "string", "format": "byte", "description": "a SHA-256 hash, base64"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

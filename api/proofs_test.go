@@ -49,6 +49,10 @@ func TestProofEndpoints(t *testing.T) {
 		if err := json.Unmarshal(r.Body, &p); err != nil || p.Check() != nil || p.Root != cp2.Root || p.Checkpoint == "" {
 			t.Fatalf("inclusion of %d: %d %s", seq, r.Status, r.Body)
 		}
+		idx, hashes, note, err := events.ParseTlogProof(p.TlogProof)
+		if err != nil || idx != seq-1 || len(hashes) != len(p.Hashes) || note != p.Checkpoint {
+			t.Fatalf("tlog-proof of %d: %v\n%s", seq, err, p.TlogProof)
+		}
 	}
 	var p events.ConsistencyProof
 	r := h.do("GET", fmt.Sprintf("/v1/proofs/consistency?from=%d&to=%d", from, to), auditor, nil)

@@ -29,6 +29,9 @@ type InclusionProof struct {
 	Root       tlog.Hash   `json:"root"`
 	Hashes     []tlog.Hash `json:"hashes"`
 	Checkpoint string      `json:"checkpoint,omitempty"`
+	// TlogProof is the same proof with its checkpoint as a
+	// c2sp.org/tlog-proof@v1 text, when a checkpoint of the size exists.
+	TlogProof string `json:"tlog_proof,omitempty"`
 }
 
 // Check verifies the proof against its own root.

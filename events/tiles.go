@@ -342,10 +342,6 @@ func (t *Tiles) ProveConsistency(from, to int64) (tlog.TreeProof, error) {
 	return tlog.ProveTree(to, from, t)
 }
 
-// Bucket is the key-value bucket the tiles live in (for tests and the
-// witness store).
-func (t *Tiles) Bucket() jetstream.KeyValue { return t.kv }
-
 // OpenTilesFor opens the tiles bucket of a store's stream, replicated as
 // the stream is.
 func OpenTilesFor(ctx context.Context, store *Store) (*Tiles, error) {
