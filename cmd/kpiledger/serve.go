@@ -421,14 +421,21 @@ func (n *node) checkpointEvery(ctx context.Context, every time.Duration) {
 func (n *node) followTiles(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	behind := false // said so already: an outage logs once, not every second
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := n.tiles.Sync(ctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("tiles behind the log", "err", err)
+		err := n.tiles.Sync(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !behind:
+			n.log.Warn("tiles behind the log; proofs catch them up on demand", "err", err)
+			behind = true
+		case err == nil && behind:
+			n.log.Info("tiles caught up with the log", "size", n.tiles.Size())
+			behind = false
 		}
 	}
 }
