@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/opdc/kpiledger/domain"
 )
@@ -294,6 +295,7 @@ var (
 	numberType  = reflect.TypeOf(domain.Number(""))
 	timeType    = reflect.TypeOf(time.Time{})
 	rawJSONType = reflect.TypeOf(json.RawMessage{})
+	hashType    = reflect.TypeOf(tlog.Hash{})
 )
 
 // enums are the values of the domain's string types.
@@ -322,6 +324,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case rawJSONType:
 		return map[string]any{"description": "any JSON value"}
+	case hashType:
+		return map[string]any{"type": "string", "format": "byte", "description": "a SHA-256 hash, base64"}
 	}
 	if values, ok := enums[t]; ok {
 		name := g.name(t)

@@ -78,6 +78,12 @@ func roleMatrix(t *testing.T, h *harness, opdc, own, other, auditor string) {
 		{"GET", "/v1/verify/key", everyone},
 		{"POST", "/v1/checkpoints", O},
 		{"GET", "/v1/checkpoints", O | A},
+		{"GET", "/v1/checkpoints/latest", O | A},
+		{"POST", "/v1/units/TH-50/years/2563/statement", O},
+		{"GET", "/v1/checkpoints/1", O | A},
+		{"POST", "/v1/checkpoints/1/cosignatures", O | A},
+		{"GET", "/v1/proofs/inclusion?sequence=1&size=1", O | A},
+		{"GET", "/v1/proofs/consistency?from=1&to=2", O | A},
 	}
 	callers := []struct {
 		name  string
@@ -138,6 +144,10 @@ func routeShape(p string) string {
 		if prev == "frameworks" && parts[i] != "compare" {
 			frameworks = true
 			parts[i] = ":fy"
+			continue
+		}
+		if prev == "checkpoints" && parts[i] != "latest" {
+			parts[i] = ":size"
 			continue
 		}
 		if frameworks && parts[i-1] == ":fy" {

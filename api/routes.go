@@ -121,6 +121,13 @@ var (
 	qTemplateFmt   = param{Name: "format", Doc: "csv for the template's first sheet as CSV; default xlsx", Schema: map[string]any{"type": "string", "enum": []any{"xlsx", "csv"}}}
 	qUnitsFY       = param{Name: "fiscal_year", Doc: "with format=xlsx or csv: each unit's total for this year (default its latest scored year)", Schema: fiscalYearSchema}
 
+	qSince    = param{Name: "since", Doc: "a tree size the auditor trusted earlier: the bundle carries a consistency proof from it to the bundle's checkpoint", Schema: map[string]any{"type": "integer", "minimum": 1}}
+	qSequence = param{Name: "sequence", Doc: "the event's stream sequence", Schema: map[string]any{"type": "integer", "minimum": 1}, Required: true}
+	qSize     = param{Name: "size", Doc: "the tree size (number of events) to prove against; default the latest checkpoint's", Schema: map[string]any{"type": "integer", "minimum": 1}}
+	qTreeFrom = param{Name: "from", Doc: "the smaller tree size", Schema: map[string]any{"type": "integer", "minimum": 1}, Required: true}
+	qTreeTo   = param{Name: "to", Doc: "the larger tree size", Schema: map[string]any{"type": "integer", "minimum": 1}, Required: true}
+	qWitness  = param{Name: "key", Doc: "the witness's verifier key (name+hash+base64)", Schema: map[string]any{"type": "string"}, Required: true}
+
 	hIfMatch = param{Name: "If-Match", Doc: `the version the change is decided on, as in the resource's ETag ("3"); a stale one is 409`,
 		Schema: map[string]any{"type": "string", "example": `"3"`}}
 )
@@ -205,8 +212,10 @@ func (s *Server) table() []route {
 			Query: []param{qFrom, qTo, qScoreUnder, qUnderRevision}, Downloads: true, Cached: true, Errors: []int{403, 404}, Handler: s.comparison},
 		{Method: http.MethodGet, Path: "/v1/units/:unit/years/:fy/audit", Summary: "Every event of a unit-year with its chain status, and the derivation of each score", Access: accessAuditors, Out: projections.AuditTrail{}, Status: 200,
 			Downloads: true, Errors: []int{403, 404}, Handler: s.audit},
-		{Method: http.MethodGet, Path: "/v1/export", Summary: "A JSON Lines bundle of events with hashes and a signed trailer (?unit=&fiscal_year=; none: the whole ledger), verifiable offline by kpiledger verify --file", Access: accessAuditors, Status: 200,
-			Produces: "application/x-ndjson", Query: []param{qUnit, qFY}, Errors: []int{403, 404}, Handler: s.export},
+		{Method: http.MethodPost, Path: "/v1/units/:unit/years/:fy/statement", Summary: "Close a round: sign the unit-year's published figures (indicator, component and total scores, band) computed at the latest checkpoint; text note, carried by unit-year exports for kpiledger verify --recompute", Access: accessOPDC, Status: 201,
+			Produces: mediaNote, Errors: []int{403, 404, 409}, Handler: s.signStatement},
+		{Method: http.MethodGet, Path: "/v1/export", Summary: "A JSON Lines bundle cut at the latest checkpoint: events with hashes and inclusion proofs, each unit-year's group record, the unit-year's results statement, and a signed trailer (?unit=&fiscal_year=&since=; none: the whole ledger), verifiable offline by kpiledger verify --file", Access: accessAuditors, Status: 200,
+			Produces: "application/x-ndjson", Query: []param{qUnit, qFY, qSince}, Errors: []int{403, 404, 409}, Handler: s.export},
 		{Method: http.MethodGet, Path: "/v1/verify", Summary: "Check every hash chain and checkpoint in the stream; reports the first break", Access: accessAuditors, Out: events.LogReport{}, Status: 200,
 			Errors: []int{403}, Handler: s.verifyLog},
 		{Method: http.MethodGet, Path: "/v1/verify/key", Summary: "The Ed25519 verifier key of checkpoints and bundles", Access: accessAnyone, Out: keyView{}, Status: 200, Handler: s.verifyKey},
@@ -214,6 +223,16 @@ func (s *Server) table() []route {
 			Also: []int{200}, Errors: []int{403, 409}, Handler: s.createCheckpoint},
 		{Method: http.MethodGet, Path: "/v1/checkpoints", Summary: "The signed checkpoints in the log", Access: accessAuditors, Out: checkpointList{}, Status: 200,
 			Errors: []int{403}, Handler: s.listCheckpoints},
+		{Method: http.MethodGet, Path: "/v1/checkpoints/latest", Summary: "The latest signed checkpoint as a text note (c2sp.org/tlog-checkpoint) with the witness cosignatures collected for it", Access: accessAuditors, Status: 200,
+			Produces: mediaNote, Errors: []int{403, 404}, Handler: s.latestCheckpoint},
+		{Method: http.MethodGet, Path: "/v1/checkpoints/:size", Summary: "The signed checkpoint of a tree size, as a text note with its witness cosignatures", Access: accessAuditors, Status: 200,
+			Produces: mediaNote, Errors: []int{403, 404}, Handler: s.checkpointAt},
+		{Method: http.MethodPost, Path: "/v1/checkpoints/:size/cosignatures", Summary: "A witness hands back the checkpoint with its cosignature (c2sp.org/tlog-cosignature; text body; ?key= its verifier key); kept if it verifies (and the key is one of serve --witness-keys, when set)", Access: accessAuditors, Status: 200,
+			Produces: mediaNote, Uploads: []string{mediaNote}, Query: []param{qWitness}, Errors: []int{403, 404, 409}, Handler: s.addCosignature},
+		{Method: http.MethodGet, Path: "/v1/proofs/inclusion", Summary: "Inclusion proof of the event at ?sequence= in the tree of ?size= events (default: the latest checkpoint's), with that size's signed checkpoint if any", Access: accessAuditors, Out: events.InclusionProof{}, Status: 200,
+			Query: []param{qSequence, qSize}, Errors: []int{403, 404}, Handler: s.inclusionProof},
+		{Method: http.MethodGet, Path: "/v1/proofs/consistency", Summary: "Consistency proof that the tree of ?from= events is a prefix of the tree of ?to= events", Access: accessAuditors, Out: events.ConsistencyProof{}, Status: 200,
+			Query: []param{qTreeFrom, qTreeTo}, Errors: []int{403, 404}, Handler: s.consistencyProof},
 		{Method: http.MethodGet, Path: "/v1/events", Summary: "The raw event feed, paged by sequence (?after=&limit=&unit=&fiscal_year=)", Access: accessAuditors, Out: eventPage{}, Status: 200,
 			Query: []param{qAfter, qLimit, qUnit, qFY}, Errors: []int{403}, Handler: s.eventFeed},
 	}
@@ -223,4 +242,7 @@ func (s *Server) table() []route {
 const (
 	sheetsMediaXLSX = sheets.MediaXLSX
 	sheetsMediaCSV  = "text/csv"
+	// mediaNote is a signed note (c2sp.org/signed-note): a checkpoint, a
+	// cosigned checkpoint, a results statement.
+	mediaNote = "text/plain; charset=utf-8"
 )

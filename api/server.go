@@ -39,6 +39,12 @@ type Config struct {
 	// NoLocalTokens refuses the ledger's own HS256 tokens (serve
 	// --local-tokens=false); only the provider's are accepted then.
 	NoLocalTokens bool
+	// Tiles keeps the log's tree hashes for proofs; nil: opened on first
+	// use from the store's stream.
+	Tiles *events.Tiles
+	// Witnesses are the verifier keys of the witnesses whose cosignatures
+	// the ledger collects (POST /v1/checkpoints/:size/cosignatures).
+	Witnesses []string
 	// Extra is called with the Echo instance after the API routes are
 	// registered (the dashboard mounts itself here).
 	Extra func(e *echo.Echo)
@@ -71,6 +77,8 @@ type Server struct {
 	writeWait time.Duration
 	signer    *events.SigningKey
 	trusted   []string
+	witnesses []string
+	tiles     tilesRef
 	e         *echo.Echo
 	routes    []route
 	views     *viewCache // encoded view answers (viewcache.go)
@@ -88,7 +96,8 @@ type Server struct {
 // New builds the server and registers every route.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, model: cfg.Model, key: cfg.TokenKey, now: cfg.Now, log: cfg.Log,
-		writeWait: cfg.WriteWait, signer: cfg.Signer, views: newViewCache(), oidc: cfg.OIDC, noLocalTokens: cfg.NoLocalTokens}
+		writeWait: cfg.WriteWait, signer: cfg.Signer, views: newViewCache(), oidc: cfg.OIDC, noLocalTokens: cfg.NoLocalTokens,
+		witnesses: cfg.Witnesses, tiles: tilesRef{t: cfg.Tiles}}
 	if s.signer != nil {
 		s.trusted = append([]string{s.signer.VerifierKey()}, cfg.Trusted...)
 	}

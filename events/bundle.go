@@ -21,9 +21,11 @@ import (
 	"github.com/opdc/kpiledger/domain"
 )
 
-// BundleFormat names the export format: JSON Lines, one header, the events
-// in stream order, and a signed trailer.
-const BundleFormat = "kpiledger-bundle/1"
+// BundleFormat names the export format: JSON Lines, one header carrying
+// the checkpoint the bundle was cut at, the events in stream order (each
+// with its inclusion proof), the group records that show a scope is
+// complete, and a signed trailer.
+const BundleFormat = "kpiledger-bundle/2"
 
 // Scope says what a bundle holds.
 type Scope struct {
@@ -40,11 +42,34 @@ type BundleHeader struct {
 	Filters     []string  `json:"filters"` // subject filters; none: the whole stream
 	ExportedAt  time.Time `json:"exported_at"`
 	VerifierKey string    `json:"verifier_key"`
+	// Checkpoint is the signed checkpoint note (with any witness
+	// cosignatures) the bundle was cut at: it holds every event up to the
+	// checkpoint's size that the filters select.
+	Checkpoint string `json:"checkpoint"`
+	// Consistency, when present, proves the checkpoint's tree extends the
+	// tree of an earlier size (export ?since=).
+	Consistency *ConsistencyProof `json:"consistency,omitempty"`
+	// Statement is the unit-year's latest signed results statement (a
+	// unit-year bundle), with StatementConsistency proving the bundle's
+	// checkpoint extends the one the statement was computed at.
+	Statement            string            `json:"statement,omitempty"`
+	StatementConsistency *ConsistencyProof `json:"statement_consistency,omitempty"`
 }
 
 type bundleEvent struct {
 	Kind  string    `json:"kind"` // "event"
 	Event *Envelope `json:"event"`
+	// Proof is the event's inclusion proof in the checkpoint's tree (scoped
+	// bundles; a whole-ledger bundle recomputes the root instead).
+	Proof []tlog.Hash `json:"proof,omitempty"`
+}
+
+// bundleGroup proves one group's record is in the checkpoint's group tree.
+type bundleGroup struct {
+	Kind   string      `json:"kind"` // "group"
+	Record string      `json:"record"`
+	Index  int64       `json:"index"`
+	Proof  []tlog.Hash `json:"proof"`
 }
 
 type bundleTrailer struct {
@@ -56,8 +81,11 @@ type bundleTrailer struct {
 type bundleLine struct {
 	Kind string `json:"kind"`
 	BundleHeader
-	Event *Envelope `json:"event"`
-	Note  string    `json:"note"`
+	Event  *Envelope   `json:"event"`
+	Proof  []tlog.Hash `json:"proof"`
+	Record string      `json:"record"`
+	Index  int64       `json:"index"`
+	Note   string      `json:"note"`
 }
 
 // statement is what a bundle's trailer signs.
@@ -175,22 +203,39 @@ func digestStep(d [32]byte, seq uint64, hash string) [32]byte {
 	return out
 }
 
+// BundleCut is where a bundle is cut: a signed checkpoint, the tiles that
+// prove each event is in its tree, and the group tree it commits to.
+type BundleCut struct {
+	Note        string // the signed checkpoint, with any cosignatures
+	Checkpoint  Checkpoint
+	Tiles       *Tiles
+	Groups      *GroupTree
+	Consistency *ConsistencyProof // optional: from an earlier size
+	// Statement and StatementConsistency go into the header as they are.
+	Statement            string
+	StatementConsistency *ConsistencyProof
+}
+
 // BundleWriter streams a bundle.
 type BundleWriter struct {
-	w     *bufio.Writer
-	key   *SigningKey
-	stmt  statement
-	tree  Tree
-	whole bool
+	w       *bufio.Writer
+	key     *SigningKey
+	stmt    statement
+	tree    Tree
+	whole   bool
+	filters []string
+	cut     BundleCut
 }
 
 // NewBundleWriter writes the header. Filters select the events (none: the
-// whole stream, whose trailer then also carries the Merkle root).
-func NewBundleWriter(w io.Writer, key *SigningKey, stream string, scope Scope, filters []string, at time.Time) (*BundleWriter, error) {
-	b := &BundleWriter{w: bufio.NewWriterSize(w, 64<<10), key: key, whole: len(filters) == 0,
+// whole stream, whose trailer then also carries the Merkle root); write
+// only events up to the cut's checkpoint size.
+func NewBundleWriter(w io.Writer, key *SigningKey, stream string, scope Scope, filters []string, at time.Time, cut BundleCut) (*BundleWriter, error) {
+	b := &BundleWriter{w: bufio.NewWriterSize(w, 64<<10), key: key, whole: len(filters) == 0, filters: filters, cut: cut,
 		stmt: statement{Stream: stream, Filters: filters, Heads: map[string]ChainState{}}}
 	h := BundleHeader{Kind: "header", Format: BundleFormat, Stream: stream, Scope: scope, Filters: filters,
-		ExportedAt: at.UTC(), VerifierKey: key.VerifierKey()}
+		ExportedAt: at.UTC(), VerifierKey: key.VerifierKey(), Checkpoint: cut.Note, Consistency: cut.Consistency,
+		Statement: cut.Statement, StatementConsistency: cut.StatementConsistency}
 	if h.Filters == nil {
 		h.Filters = []string{}
 	}
@@ -211,20 +256,31 @@ func (b *BundleWriter) Event(e *Envelope) error {
 	if e.Sequence <= b.stmt.UpTo {
 		return fmt.Errorf("bundle: sequence %d after %d", e.Sequence, b.stmt.UpTo)
 	}
+	if e.Sequence > b.cut.Checkpoint.Size {
+		return fmt.Errorf("bundle: sequence %d is beyond the checkpoint's %d events", e.Sequence, b.cut.Checkpoint.Size)
+	}
 	b.stmt.UpTo = e.Sequence
 	b.stmt.Count++
 	b.stmt.Digest = digestStep(b.stmt.Digest, e.Sequence, e.Hash)
 	b.stmt.Heads[AggregateKey(e)] = ChainState{Version: e.AggregateVersion, Hash: e.Hash}
-	if b.whole && CountsInTree(e) {
+	line := bundleEvent{Kind: "event", Event: e}
+	if b.whole {
 		if err := b.tree.Add(e.Hash); err != nil {
 			return err
 		}
+	} else {
+		p, err := b.cut.Tiles.ProveInclusion(int64(e.Sequence-1), int64(b.cut.Checkpoint.Size))
+		if err != nil {
+			return fmt.Errorf("bundle: inclusion proof of sequence %d: %w", e.Sequence, err)
+		}
+		line.Proof = p
 	}
-	return b.line(bundleEvent{Kind: "event", Event: e})
+	return b.line(line)
 }
 
-// Close signs and writes the trailer. upTo is the stream sequence the
-// export read up to (at least the last event's).
+// Close writes the group records the scope covers and the signed trailer.
+// upTo is the stream sequence the export read up to (at least the last
+// event's).
 func (b *BundleWriter) Close(upTo uint64) error {
 	if upTo > b.stmt.UpTo {
 		b.stmt.UpTo = upTo
@@ -232,6 +288,19 @@ func (b *BundleWriter) Close(upTo uint64) error {
 	if b.whole {
 		root := b.tree.Root()
 		b.stmt.Root, b.stmt.TreeCount = &root, b.tree.N
+	} else if b.cut.Groups != nil {
+		for _, r := range b.cut.Groups.Records() {
+			if !groupInScope(r.Name, b.filters) {
+				continue
+			}
+			_, i, p, err := b.cut.Groups.Prove(r.Name)
+			if err != nil {
+				return err
+			}
+			if err := b.line(bundleGroup{Kind: "group", Record: r.Text(), Index: i, Proof: p}); err != nil {
+				return err
+			}
+		}
 	}
 	signed, err := b.key.Sign(b.stmt.text())
 	if err != nil {
@@ -241,6 +310,14 @@ func (b *BundleWriter) Close(upTo uint64) error {
 		return err
 	}
 	return b.w.Flush()
+}
+
+// groupInScope reports whether filters select a group's events.
+func groupInScope(group string, filters []string) bool {
+	if strings.HasPrefix(group, "kpi.u.") {
+		return MatchesAny(group+".indicator.x", filters) || MatchesAny(group+".innovation.x", filters) || MatchesAny(group+".series.x", filters)
+	}
+	return MatchesAny(group, filters)
 }
 
 // AggregateKey identifies an envelope's aggregate across kinds.
@@ -259,6 +336,22 @@ type BundleReport struct {
 	// own key was used: the bundle is consistent, but only a pinned key
 	// proves who signed it.
 	KeyFromBundle bool
+	// Checkpoint is the checkpoint the bundle was cut at.
+	Checkpoint Checkpoint
+	// Cosigners are the names of the trusted witnesses whose cosignatures
+	// on the checkpoint verified.
+	Cosigners []string
+	// Groups is how many groups (unit-years, frameworks…) were shown
+	// complete against the checkpoint's group tree.
+	Groups int
+	// Since is the size of the earlier trusted checkpoint the log was shown
+	// to have only grown from (0: none given).
+	Since uint64
+	// EventList are the verified events in order (with KeepEvents), for
+	// recomputing scores.
+	EventList []*Envelope
+	// Header is the bundle's first line.
+	Header BundleHeader
 }
 
 // Summary is the one-line report of an intact bundle.
@@ -277,8 +370,22 @@ func (r BundleReport) Summary() string {
 	if r.KeyFromBundle {
 		trust = "signed by the bundle's own key " + r.Key + " (pin it with --trust to prove who signed)"
 	}
-	return fmt.Sprintf("intact: %d events of %d aggregates (%s) up to sequence %d, %d checkpoints verified, %s",
-		r.Events, r.Aggregates, scope, r.UpTo, r.Checkpoints, trust)
+	proof := "every event proven in checkpoint " + strconv.FormatUint(r.Checkpoint.Size, 10)
+	if r.Whole {
+		proof = "the whole tree recomputed to checkpoint " + strconv.FormatUint(r.Checkpoint.Size, 10)
+	}
+	proof += fmt.Sprintf(", %d groups complete", r.Groups)
+	if len(r.Cosigners) > 0 {
+		proof += ", cosigned by " + strings.Join(r.Cosigners, ", ")
+	}
+	if r.Since > 0 {
+		proof += fmt.Sprintf(", consistent with trusted checkpoint %d", r.Since)
+	}
+	if r.Checkpoints > 0 {
+		proof += fmt.Sprintf(", %d checkpoints in the log verified", r.Checkpoints)
+	}
+	return fmt.Sprintf("intact: %d events of %d aggregates (%s) up to sequence %d, %s, %s",
+		r.Events, r.Aggregates, scope, r.UpTo, proof, trust)
 }
 
 // BundleError names the first problem found in a bundle.
@@ -286,8 +393,10 @@ type BundleError struct {
 	Line     int
 	Sequence uint64
 	EventID  string
-	Problem  string // changed, removed, reordered, inserted, malformed, signature
-	Reason   string
+	// Problem is one of changed, removed, reordered, inserted, malformed,
+	// signature, not-included, incomplete, witness, fork, stale.
+	Problem string
+	Reason  string
 }
 
 func (e *BundleError) Error() string {
@@ -304,17 +413,43 @@ func (e *BundleError) Error() string {
 // maxBundleLine bounds one line of a bundle (an event is at most 1 MiB).
 const maxBundleLine = 4 << 20
 
-// VerifyBundle checks a bundle offline: every event's hash, every
-// aggregate's chain, stream order, scope, every embedded checkpoint
-// (signature and Merkle root), and the signed trailer's count, digest,
-// aggregate heads and (for the whole ledger) root. trusted are verifier
-// keys; with none, the bundle's own key is used and the report says so.
+// VerifyOptions says what a bundle is checked against.
+type VerifyOptions struct {
+	// Trusted are the ledger's verifier keys; with none, the bundle's own
+	// key is used and the report says so.
+	Trusted []string
+	// Witnesses are witness cosigner keys; Quorum of them must have
+	// cosigned the bundle's checkpoint.
+	Witnesses []string
+	Quorum    int
+	// Since is an earlier checkpoint the auditor trusts (a signed note):
+	// the bundle's checkpoint must extend it.
+	Since string
+	// KeepEvents keeps the events in the report (for recomputing scores).
+	KeepEvents bool
+}
+
+// VerifyBundle checks a bundle offline against trusted keys; see
+// VerifyBundleWith.
 func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
+	return VerifyBundleWith(r, VerifyOptions{Trusted: trusted})
+}
+
+// VerifyBundleWith checks a bundle offline: the checkpoint it was cut at
+// (the ledger's signature, a quorum of witness cosignatures, consistency
+// with an earlier trusted checkpoint), every event's hash, every
+// aggregate's chain, stream order, scope, every event's inclusion in the
+// checkpoint's tree (a whole-ledger bundle recomputes the tree instead),
+// every group of the scope complete against the checkpoint's group tree,
+// every embedded checkpoint, and the signed trailer's count, digest and
+// aggregate heads.
+func VerifyBundleWith(r io.Reader, o VerifyOptions) (BundleReport, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxBundleLine)
 	var (
 		rep     BundleReport
 		hdr     *BundleHeader
+		cp      Checkpoint
 		chains  = NewChainVerifier()
 		digest  [32]byte
 		tree    Tree
@@ -322,6 +457,9 @@ func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
 		firstOf = map[string]*Envelope{}
 		lineNo  int
 		stmt    *statement
+		groups  = map[string]GroupHead{}
+		proven  = map[string]GroupRecord{}
+		trusted = o.Trusted
 	)
 	fail := func(problem, format string, args ...any) error {
 		return &BundleError{Line: lineNo, Problem: problem, Reason: fmt.Sprintf(format, args...)}
@@ -345,6 +483,7 @@ func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
 			}
 			h := l.BundleHeader
 			hdr = &h
+			rep.Header = h
 			rep.Scope, rep.Whole = h.Scope, len(h.Filters) == 0
 			if len(trusted) == 0 {
 				if h.VerifierKey == "" {
@@ -353,6 +492,15 @@ func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
 				trusted, rep.KeyFromBundle = []string{h.VerifierKey}, true
 			}
 			rep.Key = trusted[0]
+			var err error
+			if cp, err = checkBundleCheckpoint(&h, trusted, o, &rep); err != nil {
+				var be *BundleError
+				if errors.As(err, &be) {
+					be.Line = lineNo
+				}
+				return rep, err
+			}
+			rep.Checkpoint = cp
 		case l.Kind == "event":
 			e := l.Event
 			if e == nil {
@@ -361,13 +509,24 @@ func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
 			if e.Sequence <= lastSeq {
 				return rep, failAt(e, "reordered", "sequence %d comes after sequence %d: events are out of stream order", e.Sequence, lastSeq)
 			}
+			if len(proven) > 0 {
+				return rep, failAt(e, "malformed", "an event after the group records")
+			}
 			subject, err := e.Subject()
 			if err != nil || (len(hdr.Filters) > 0 && !MatchesAny(subject, hdr.Filters)) {
 				return rep, failAt(e, "inserted", "the event's subject %q is outside the bundle's scope %v", subject, hdr.Filters)
 			}
+			if e.Sequence > cp.Size {
+				return rep, failAt(e, "inserted", "sequence %d lies beyond the checkpoint the bundle was cut at (%d events)", e.Sequence, cp.Size)
+			}
 			if brk := chains.Check(e); brk != nil {
 				problem := map[string]string{"hash": "changed", "gap": "removed", "repeat": "inserted", "link": "inserted"}[brk.Kind]
 				return rep, failAt(e, problem, "aggregate %s: %s (expected %s, found %s)", AggregateKey(e), brk.Reason, short(brk.Expected), short(brk.Found))
+			}
+			if !rep.Whole {
+				if err := checkInclusion(cp, e, l.Proof); err != nil {
+					return rep, failAt(e, "not-included", "%v", err)
+				}
 			}
 			if _, ok := firstOf[AggregateKey(e)]; !ok {
 				firstOf[AggregateKey(e)] = e
@@ -375,16 +534,35 @@ func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
 			lastSeq = e.Sequence
 			digest = digestStep(digest, e.Sequence, e.Hash)
 			rep.Events++
-			if !CountsInTree(e) {
+			if e.AggregateKind == KindLedger {
 				if problem, err := checkEmbeddedCheckpoint(e, &tree, hdr.Stream, trusted, rep.Whole); err != nil {
 					return rep, failAt(e, problem, "%v", err)
 				}
 				rep.Checkpoints++
-			} else if rep.Whole {
+			}
+			if rep.Whole {
 				if err := tree.Add(e.Hash); err != nil {
 					return rep, failAt(e, "malformed", "%v", err)
 				}
 			}
+			g := GroupOfSubject(subject)
+			gh := groups[g]
+			if err := gh.Add(e.Sequence, e.Hash); err != nil {
+				return rep, failAt(e, "malformed", "%v", err)
+			}
+			groups[g] = gh
+			if o.KeepEvents {
+				rep.EventList = append(rep.EventList, e)
+			}
+		case l.Kind == "group":
+			rec, err := ParseGroupRecord(l.Record)
+			if err != nil {
+				return rep, fail("malformed", "%v", err)
+			}
+			if err := CheckGroupRecord(cp, rec, l.Index, l.Proof); err != nil {
+				return rep, fail("not-included", "the record of group %s is not in the checkpoint's group tree: %v", rec.Name, err)
+			}
+			proven[rec.Name] = rec
 		case l.Kind == "trailer":
 			text, err := OpenNote(l.Note, trusted...)
 			if err != nil {
@@ -410,8 +588,146 @@ func VerifyBundle(r io.Reader, trusted []string) (BundleReport, error) {
 	if err := checkStatement(stmt, hdr, chains.Heads(), firstOf, rep, digest, tree, lastSeq); err != nil {
 		return rep, err
 	}
+	if err := checkGroups(cp, hdr, rep.Whole, tree, groups, proven); err != nil {
+		err.Line = lineNo
+		return rep, err
+	}
+	rep.Groups = len(groups)
 	rep.Aggregates, rep.UpTo = len(chains.Heads()), stmt.UpTo
 	return rep, nil
+}
+
+// checkBundleCheckpoint opens the checkpoint a bundle was cut at and checks
+// it against the ledger's keys, the witnesses and an earlier checkpoint.
+func checkBundleCheckpoint(h *BundleHeader, trusted []string, o VerifyOptions, rep *BundleReport) (Checkpoint, error) {
+	bad := func(problem, format string, args ...any) error {
+		return &BundleError{Problem: problem, Reason: fmt.Sprintf(format, args...)}
+	}
+	if h.Checkpoint == "" {
+		return Checkpoint{}, bad("malformed", "the header carries no checkpoint")
+	}
+	text, err := OpenNote(h.Checkpoint, trusted...)
+	if err != nil {
+		return Checkpoint{}, bad("signature", "the checkpoint the bundle was cut at: %v", err)
+	}
+	cp, err := ParseCheckpoint(text)
+	if err != nil {
+		return cp, bad("malformed", "%v", err)
+	}
+	if cp.Origin != Origin(h.Stream) {
+		return cp, bad("inserted", "the checkpoint is of log %q, the bundle of stream %s", cp.Origin, h.Stream)
+	}
+	if len(o.Witnesses) > 0 || o.Quorum > 0 {
+		names, err := Cosigners(h.Checkpoint, o.Witnesses)
+		if err != nil {
+			return cp, bad("witness", "%v", err)
+		}
+		rep.Cosigners = names
+		if len(names) < o.Quorum {
+			return cp, bad("witness", "the checkpoint of size %d carries %d valid cosignatures of the %d trusted witnesses, %d required: no quorum of witnesses saw this tree (a re-signed history, or a checkpoint the witnesses never saw)",
+				cp.Size, len(names), len(o.Witnesses), o.Quorum)
+		}
+	}
+	if o.Since != "" {
+		stext, err := OpenNote(o.Since, trusted...)
+		if err != nil {
+			return cp, bad("signature", "the earlier trusted checkpoint (--since): %v", err)
+		}
+		since, err := ParseCheckpoint(stext)
+		if err != nil {
+			return cp, bad("malformed", "the earlier trusted checkpoint (--since): %v", err)
+		}
+		if since.Origin != cp.Origin {
+			return cp, bad("fork", "the earlier trusted checkpoint is of log %q, the bundle's of %q", since.Origin, cp.Origin)
+		}
+		switch {
+		case since.Size > cp.Size:
+			return cp, bad("stale", "the bundle's checkpoint holds %d events but the trusted checkpoint already held %d: a stale checkpoint presented as new, or a log rolled back", cp.Size, since.Size)
+		case since.Size == cp.Size && since.Root != cp.Root:
+			return cp, bad("fork", "the bundle's checkpoint and the trusted one both hold %d events but their root hashes differ: the log was forked", cp.Size)
+		case since.Size < cp.Size:
+			p := h.Consistency
+			if p == nil || p.From != since.Size || p.To != cp.Size {
+				return cp, bad("fork", "the bundle carries no consistency proof from size %d to %d (export it with --since)", since.Size, cp.Size)
+			}
+			if err := tlog.CheckTree(p.Hashes, int64(cp.Size), cp.Root, int64(since.Size), since.Root); err != nil {
+				return cp, bad("fork", "the bundle's checkpoint of %d events does not extend the trusted checkpoint of %d events: the log was forked or rewritten (%v)", cp.Size, since.Size, err)
+			}
+		}
+		rep.Since = since.Size
+	}
+	return cp, nil
+}
+
+// checkInclusion checks an event's proof against the checkpoint's tree.
+func checkInclusion(cp Checkpoint, e *Envelope, proof []tlog.Hash) error {
+	hb, err := hex.DecodeString(e.Hash)
+	if err != nil || len(hb) != 32 {
+		return fmt.Errorf("the event's hash is not 32 hex-encoded bytes")
+	}
+	if len(proof) == 0 && cp.Size > 1 {
+		return fmt.Errorf("the event carries no inclusion proof")
+	}
+	if err := tlog.CheckRecord(proof, int64(cp.Size), cp.Root, int64(e.Sequence-1), tlog.RecordHash(hb)); err != nil {
+		return fmt.Errorf("its inclusion proof does not lead to the root of the checkpoint's tree of %d events: the event was changed after the checkpoint, or the proof is for another tree size", cp.Size)
+	}
+	return nil
+}
+
+// checkGroups shows that every group of the bundle is complete: a
+// whole-ledger bundle recomputes the tree and the group tree and compares
+// them with the checkpoint; a scoped bundle compares each group it holds
+// with the group's record proven in the checkpoint's group tree.
+func checkGroups(cp Checkpoint, hdr *BundleHeader, whole bool, tree Tree, groups map[string]GroupHead, proven map[string]GroupRecord) *BundleError {
+	bad := func(problem, format string, args ...any) *BundleError {
+		return &BundleError{Problem: problem, Reason: fmt.Sprintf(format, args...)}
+	}
+	if whole {
+		if tree.N != cp.Size || tree.Root() != cp.Root {
+			return bad("removed", "the %d events of the bundle do not hash to the root of the checkpoint's tree of %d events: events were changed, removed or inserted", tree.N, cp.Size)
+		}
+		if cp.Groups == nil {
+			return nil
+		}
+		gt, err := NewGroupTree(groups)
+		if err != nil {
+			return bad("malformed", "%v", err)
+		}
+		if uint64(gt.Len()) != cp.GroupCount || gt.Root() != *cp.Groups {
+			return bad("changed", "the groups recomputed from the bundle differ from the group tree the checkpoint commits to: the ledger signed a false commitment")
+		}
+		return nil
+	}
+	if cp.Groups == nil {
+		return bad("incomplete", "the checkpoint commits to no group tree, so nothing shows the bundle holds every event of its scope")
+	}
+	if s := hdr.Scope; s.Unit != "" && s.FiscalYear != 0 {
+		g := UnitYearGroup(s.Unit, s.FiscalYear)
+		if _, ok := proven[g]; !ok {
+			return bad("incomplete", "the bundle carries no proven record of unit-year %s, so nothing shows it holds every event of it", g)
+		}
+	}
+	for _, name := range sortedKeys(proven) {
+		rec := proven[name]
+		if !groupInScope(name, hdr.Filters) {
+			return bad("inserted", "the record of group %s lies outside the bundle's scope", name)
+		}
+		got := groups[name]
+		switch {
+		case got.Count < rec.Count:
+			return bad("removed", "group %s: the checkpoint commits %d events but the bundle holds %d: %d event(s) of it were left out", name, rec.Count, got.Count, rec.Count-got.Count)
+		case got.Count > rec.Count:
+			return bad("inserted", "group %s: the checkpoint commits %d events but the bundle holds %d", name, rec.Count, got.Count)
+		case got.Head != rec.Head:
+			return bad("changed", "group %s: its events' chain differs from the head the checkpoint commits to: an event of it was replaced", name)
+		}
+	}
+	for _, name := range sortedKeys(groups) {
+		if _, ok := proven[name]; !ok {
+			return bad("incomplete", "group %s has events in the bundle but no record proven in the checkpoint's group tree", name)
+		}
+	}
+	return nil
 }
 
 // checkStatement compares what the bundle holds with what its trailer signed.
@@ -463,20 +779,20 @@ func checkStatement(stmt *statement, hdr *BundleHeader, heads map[string]ChainSt
 	return nil
 }
 
-// checkEmbeddedCheckpoint verifies a checkpoint event met in a bundle: its
-// signature, and, for a whole-ledger bundle, that the events before it
-// hash to its Merkle root — proving none before it was dropped. It names
+// checkEmbeddedCheckpoint verifies a checkpoint event met in a bundle or
+// the log: its signature, and, when the tree holds every event before it,
+// that they hash to its root — proving none before it was dropped. It names
 // the kind of problem found.
 func checkEmbeddedCheckpoint(e *Envelope, tree *Tree, stream string, trusted []string, whole bool) (string, error) {
 	ev, err := e.Event()
 	if err != nil {
 		return "malformed", err
 	}
-	cp, ok := ev.(domain.CheckpointRecorded)
+	cpe, ok := ev.(domain.CheckpointRecorded)
 	if !ok {
-		return "inserted", fmt.Errorf("a %s event on the ledger subject", e.Type)
+		return "", nil // another ledger event: its own checks apply
 	}
-	text, err := OpenNote(cp.Note, trusted...)
+	text, err := OpenNote(cpe.Note, trusted...)
 	if err != nil {
 		return "signature", fmt.Errorf("checkpoint %w", err)
 	}
@@ -484,17 +800,17 @@ func checkEmbeddedCheckpoint(e *Envelope, tree *Tree, stream string, trusted []s
 	if err != nil {
 		return "malformed", err
 	}
-	if c.Stream != stream {
-		return "inserted", fmt.Errorf("checkpoint of stream %s in a bundle of %s", c.Stream, stream)
+	if c.Origin != Origin(stream) {
+		return "inserted", fmt.Errorf("checkpoint of log %s in a log of %s", c.Origin, Origin(stream))
 	}
 	if !whole {
 		return "", nil
 	}
-	if c.Sequence != e.Sequence-1 {
-		return "reordered", fmt.Errorf("checkpoint covers sequence %d but sits at %d", c.Sequence, e.Sequence)
+	if c.Size != e.Sequence-1 {
+		return "reordered", fmt.Errorf("checkpoint covers sequence %d but sits at %d", c.Size, e.Sequence)
 	}
-	if c.Count != tree.N || c.Root != tree.Root() {
-		return "removed", fmt.Errorf("the %d events before this checkpoint do not hash to its signed root over %d events: an event before sequence %d was removed or changed", tree.N, c.Count, c.Sequence)
+	if c.Size != tree.N || c.Root != tree.Root() {
+		return "removed", fmt.Errorf("the %d events before this checkpoint do not hash to its signed root over %d events: an event before sequence %d was removed or changed", tree.N, c.Size, c.Size)
 	}
 	return "", nil
 }
@@ -518,4 +834,52 @@ func MatchesAny(subject string, filters []string) bool {
 		}
 	}
 	return false
+}
+
+// ResignTrailer replaces a bundle's trailer with one signed by key over
+// exactly the events the bundle now holds: what whoever holds the ledger's
+// key can do to a bundle after removing or changing events. The attack
+// tests use it to show that such a bundle is still caught, by the
+// checkpoint's tree, its group tree and the witnesses' cosignatures.
+func ResignTrailer(bundle []byte, key *SigningKey) ([]byte, error) {
+	lines := strings.Split(strings.TrimSuffix(string(bundle), "\n"), "\n")
+	if len(lines) < 2 {
+		return nil, errors.New("not a bundle")
+	}
+	var hdr BundleHeader
+	if err := json.Unmarshal([]byte(lines[0]), &hdr); err != nil {
+		return nil, err
+	}
+	st := statement{Stream: hdr.Stream, Filters: hdr.Filters, Heads: map[string]ChainState{}}
+	if len(st.Filters) == 0 {
+		st.Filters = nil
+	}
+	var tree Tree
+	for _, l := range lines[1 : len(lines)-1] {
+		var bl bundleLine
+		if err := json.Unmarshal([]byte(l), &bl); err != nil {
+			return nil, err
+		}
+		if bl.Kind != "event" || bl.Event == nil {
+			continue
+		}
+		e := bl.Event
+		st.UpTo, st.Count = e.Sequence, st.Count+1
+		st.Digest = digestStep(st.Digest, e.Sequence, e.Hash)
+		st.Heads[AggregateKey(e)] = ChainState{Version: e.AggregateVersion, Hash: e.Hash}
+		if err := tree.Add(e.Hash); err != nil {
+			return nil, err
+		}
+	}
+	if len(st.Filters) == 0 {
+		root := tree.Root()
+		st.Root, st.TreeCount = &root, tree.N
+	}
+	signed, err := key.Sign(st.text())
+	if err != nil {
+		return nil, err
+	}
+	t, _ := json.Marshal(bundleTrailer{Kind: "trailer", Note: signed})
+	lines[len(lines)-1] = string(t)
+	return []byte(strings.Join(lines, "\n") + "\n"), nil
 }

@@ -68,7 +68,8 @@ func TestCheckpointSignAndOpen(t *testing.T) {
 	}
 	var tr events.Tree
 	_ = tr.Add(strings.Repeat("ab", 32))
-	c := events.Checkpoint{Stream: "KPILEDGER", Sequence: 9, Count: 1, Root: tr.Root()}
+	g := tr.Root()
+	c := events.Checkpoint{Origin: events.Origin("KPILEDGER"), Size: 9, Root: tr.Root(), GroupCount: 3, Groups: &g}
 	signed, err := key.Sign(c.Text())
 	if err != nil {
 		t.Fatal(err)
@@ -78,14 +79,17 @@ func TestCheckpointSignAndOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := events.ParseCheckpoint(text)
-	if err != nil || got != c {
+	if err != nil || got.Text() != c.Text() {
 		t.Fatalf("parsed %+v, %v", got, err)
 	}
 	other, _ := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
 	if _, err := events.OpenNote(signed, other.VerifierKey()); err == nil {
 		t.Fatal("a checkpoint verified against another key")
 	}
-	forged := strings.Replace(signed, "sequence 9", "sequence 8", 1)
+	if !strings.HasPrefix(signed, "kpiledger/KPILEDGER\n9\n") {
+		t.Fatalf("not a c2sp.org/tlog-checkpoint: %q", signed)
+	}
+	forged := strings.Replace(signed, "\n9\n", "\n8\n", 1)
 	if _, err := events.OpenNote(forged, key.VerifierKey()); err == nil {
 		t.Fatal("an edited checkpoint verified")
 	}
@@ -95,7 +99,6 @@ func TestCheckpointSignAndOpen(t *testing.T) {
 // and returns the store, the signing key and the ledger aggregate.
 func ledgerFixture(t *testing.T) (*events.Store, *events.SigningKey) {
 	t.Helper()
-	ctx := context.Background()
 	st := eventstest.NewStore(t)
 	key, err := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
 	if err != nil {
@@ -117,16 +120,7 @@ func ledgerFixture(t *testing.T) (*events.Store, *events.SigningKey) {
 		}
 	}
 	// A checkpoint over the first four events, landing at sequence 5.
-	var tree events.Tree
-	_ = st.Read(ctx, events.ReadOptions{}, func(e *events.Envelope) error { return tree.Add(e.Hash) })
-	cp, err := events.NewCheckpointEvent(key, st.Name(), 4, &tree, events.Aggregate{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp.Actor = domain.Actor{Subject: "kpiledger", Role: domain.RoleSystem}
-	if _, err := st.AppendAfter(ctx, cp, 0, 4); err != nil {
-		t.Fatal(err)
-	}
+	checkpointNow(t, st, key)
 	for _, s := range []struct {
 		agg *events.Aggregate
 		ev  domain.Event
@@ -141,18 +135,89 @@ func ledgerFixture(t *testing.T) (*events.Store, *events.SigningKey) {
 	return st, key
 }
 
-func exportBundle(t *testing.T, st *events.Store, key *events.SigningKey, scope events.Scope, filters []string) []byte {
+// checkpointNow signs a checkpoint over every event in the store, as the
+// API does: the tree and the groups folded from the log, the group tree
+// saved with the tiles, and the checkpoint event appended right after.
+// It returns the cut a bundle is made at.
+func checkpointNow(t *testing.T, st *events.Store, key *events.SigningKey) events.BundleCut {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := events.NewBundleWriter(&buf, key, st.Name(), scope, filters, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	var (
+		tree   events.Tree
+		groups = map[string]events.GroupHead{}
+		ledger = events.Aggregate{Kind: events.KindLedger, ID: events.LedgerID}
+	)
+	err := st.Read(ctx, events.ReadOptions{}, func(e *events.Envelope) error {
+		g, err := events.GroupOf(e)
+		if err != nil {
+			return err
+		}
+		h := groups[g]
+		if err := h.Add(e.Sequence, e.Hash); err != nil {
+			return err
+		}
+		groups[g] = h
+		if e.AggregateKind == events.KindLedger {
+			ledger.Version, ledger.LastSeq, ledger.LastHash = e.AggregateVersion, e.Sequence, e.Hash
+		}
+		return tree.Add(e.Hash)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, _ := st.LastSequence(context.Background())
-	if err := st.Read(context.Background(), events.ReadOptions{Filters: filters, UpTo: last}, w.Event); err != nil {
+	gt, err := events.NewGroupTree(groups)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(last); err != nil {
+	tiles, err := events.OpenTilesFor(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tiles.SaveGroups(ctx, tree.N, gt); err != nil {
+		t.Fatal(err)
+	}
+	env, err := events.NewCheckpointEvent(key, st.Name(), &tree, gt, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Actor = domain.Actor{Subject: "kpiledger", Role: domain.RoleSystem}
+	if _, err := st.AppendAfter(ctx, env, ledger.LastSeq, tree.N); err != nil {
+		t.Fatal(err)
+	}
+	if err := tiles.SyncTo(ctx, tree.N); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := env.Event()
+	note := ev.(domain.CheckpointRecorded).Note
+	text, err := events.OpenNote(note, key.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := events.ParseCheckpoint(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.BundleCut{Note: note, Checkpoint: c, Tiles: tiles, Groups: gt}
+}
+
+// exportBundle cuts a new checkpoint and writes the bundle of the filters
+// at it, as GET /v1/export does.
+func exportBundle(t *testing.T, st *events.Store, key *events.SigningKey, scope events.Scope, filters []string) []byte {
+	t.Helper()
+	return exportAt(t, st, key, scope, filters, checkpointNow(t, st, key))
+}
+
+func exportAt(t *testing.T, st *events.Store, key *events.SigningKey, scope events.Scope, filters []string, cut events.BundleCut) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := events.NewBundleWriter(&buf, key, st.Name(), scope, filters, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Read(context.Background(), events.ReadOptions{Filters: filters, UpTo: cut.Checkpoint.Size}, w.Event); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(cut.Checkpoint.Size); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -264,8 +329,11 @@ func TestBundleIntactAndTampered(t *testing.T) {
 	if err != nil || rep.Events != 5 || rep.Whole {
 		t.Fatalf("scoped: %+v %v", rep, err)
 	}
-	sl := lines(scoped)
-	mod := append(append([]string(nil), sl[:len(sl)-2]...), sl[len(sl)-1]) // drop its last event
+	if rep.Groups != 1 {
+		t.Fatalf("scoped: %d groups shown complete, want the unit-year's", rep.Groups)
+	}
+	sl := lines(scoped)                                                        // header, 5 events, the unit-year's group record, trailer
+	mod := append(append([]string(nil), sl[:len(sl)-3]...), sl[len(sl)-2:]...) // drop its last event
 	verifyExpecting(t, join(mod), key.VerifierKey(), "removed")
 }
 

@@ -83,56 +83,93 @@ func (t *Tree) Clone() Tree {
 	return Tree{N: t.N, Frontier: append([]tlog.Hash(nil), t.Frontier...)}
 }
 
-// CountsInTree reports whether an event is a leaf of the checkpoint tree:
-// every event but the checkpoints themselves.
-func CountsInTree(e *Envelope) bool { return e.AggregateKind != KindLedger }
-
-// Checkpoint is the statement a checkpoint signs: the stream held Count
-// events (checkpoints excluded) up to Sequence, with this Merkle root.
+// Checkpoint is a C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint): the
+// log named Origin held Size events, stream sequences 1..Size, whose
+// Merkle tree hash is Root. Every event is a leaf, the leaf at index i
+// being the event at stream sequence i+1, so a checkpoint event appended
+// right after sequence Size is itself a leaf of the next checkpoint.
+// Groups, when set, is the root of the group tree over GroupCount records
+// (see GroupRecord): it commits to every unit-year's complete contents.
 type Checkpoint struct {
-	Stream   string
-	Sequence uint64
-	Count    uint64
-	Root     tlog.Hash
+	Origin     string
+	Size       uint64
+	Root       tlog.Hash
+	GroupCount uint64
+	Groups     *tlog.Hash
 }
 
-const checkpointHeader = "kpiledger checkpoint v1"
+// Origin names a stream's log in its checkpoints' first line.
+func Origin(stream string) string { return "kpiledger/" + stream }
 
-// Text is the checkpoint's canonical signed text.
+// groupsExtension starts the extension line carrying the group tree.
+const groupsExtension = "kpiledger-groups"
+
+// Text is the checkpoint's note body: origin, size and root hash lines,
+// then the group tree as an extension line.
 func (c Checkpoint) Text() string {
-	return fmt.Sprintf("%s\nstream %s\nsequence %d\ncount %d\nroot %s\n",
-		checkpointHeader, c.Stream, c.Sequence, c.Count, base64.StdEncoding.EncodeToString(c.Root[:]))
+	s := fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
+	if c.Groups != nil {
+		s += fmt.Sprintf("%s %d %s\n", groupsExtension, c.GroupCount, base64.StdEncoding.EncodeToString(c.Groups[:]))
+	}
+	return s
 }
 
-// ParseCheckpoint reads a checkpoint's text.
+// ParseCheckpoint reads a checkpoint's note body.
 func ParseCheckpoint(text string) (Checkpoint, error) {
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if len(lines) != 5 || lines[0] != checkpointHeader {
-		return Checkpoint{}, errors.New("not a kpiledger checkpoint")
-	}
 	var c Checkpoint
-	fields := map[string]string{}
-	for _, l := range lines[1:] {
-		k, v, ok := strings.Cut(l, " ")
-		if !ok {
-			return c, fmt.Errorf("checkpoint line %q", l)
-		}
-		fields[k] = v
+	if !strings.HasSuffix(text, "\n") {
+		return c, errors.New("checkpoint: the text does not end in a newline")
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) < 3 || len(lines) > 4 {
+		return c, errors.New("checkpoint: not an origin, size and root hash (c2sp.org/tlog-checkpoint)")
+	}
+	c.Origin = lines[0]
+	if c.Origin == "" {
+		return c, errors.New("checkpoint: empty origin line")
 	}
 	var err error
-	c.Stream = fields["stream"]
-	if c.Sequence, err = strconv.ParseUint(fields["sequence"], 10, 64); err != nil {
-		return c, fmt.Errorf("checkpoint sequence: %w", err)
+	if c.Size, err = parseDecimal(lines[1]); err != nil {
+		return c, fmt.Errorf("checkpoint size: %w", err)
 	}
-	if c.Count, err = strconv.ParseUint(fields["count"], 10, 64); err != nil {
-		return c, fmt.Errorf("checkpoint count: %w", err)
+	if c.Root, err = parseHash(lines[2]); err != nil {
+		return c, fmt.Errorf("checkpoint root hash: %w", err)
 	}
-	root, err := base64.StdEncoding.DecodeString(fields["root"])
-	if err != nil || len(root) != len(c.Root) {
-		return c, errors.New("checkpoint root is not a base64 SHA-256 hash")
+	if len(lines) == 4 {
+		f := strings.Split(lines[3], " ")
+		if len(f) != 3 || f[0] != groupsExtension {
+			return c, fmt.Errorf("checkpoint: unknown extension line %q", lines[3])
+		}
+		if c.GroupCount, err = parseDecimal(f[1]); err != nil {
+			return c, fmt.Errorf("checkpoint group count: %w", err)
+		}
+		h, err := parseHash(f[2])
+		if err != nil {
+			return c, fmt.Errorf("checkpoint group root: %w", err)
+		}
+		c.Groups = &h
 	}
-	copy(c.Root[:], root)
 	return c, nil
+}
+
+// parseDecimal reads an ASCII decimal without sign or leading zeroes, as
+// C2SP formats write numbers.
+func parseDecimal(s string) (uint64, error) {
+	if s == "" || (len(s) > 1 && s[0] == '0') || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// parseHash reads a base64 SHA-256 hash.
+func parseHash(s string) (tlog.Hash, error) {
+	var h tlog.Hash
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != len(h) {
+		return h, fmt.Errorf("%q is not a base64 SHA-256 hash", s)
+	}
+	copy(h[:], b)
+	return h, nil
 }
 
 // SigningKey signs checkpoints and export bundles with Ed25519, as a
@@ -243,16 +280,21 @@ func OpenNote(signed string, trusted ...string) (string, error) {
 	return n.Text, nil
 }
 
-// NewCheckpointEvent signs a checkpoint of the tree as it stands at stream
-// sequence streamLast and wraps it as the ledger aggregate's next event;
-// append it with AppendAfter(…, streamLast) so it lands right after.
-func NewCheckpointEvent(key *SigningKey, stream string, streamLast uint64, tree *Tree, ledger Aggregate) (*Envelope, error) {
-	c := Checkpoint{Stream: stream, Sequence: streamLast, Count: tree.N, Root: tree.Root()}
+// NewCheckpointEvent signs a checkpoint of the tree (every event up to
+// stream sequence tree.N) and its group tree, and wraps it as the ledger
+// aggregate's next event; append it with AppendAfter(…, tree.N) so it
+// lands right after the events it covers.
+func NewCheckpointEvent(key *SigningKey, stream string, tree *Tree, groups *GroupTree, ledger Aggregate) (*Envelope, error) {
+	c := Checkpoint{Origin: Origin(stream), Size: tree.N, Root: tree.Root()}
+	if groups != nil {
+		root := groups.Root()
+		c.Groups, c.GroupCount = &root, uint64(groups.Len())
+	}
 	signed, err := key.Sign(c.Text())
 	if err != nil {
 		return nil, err
 	}
 	ledger.Kind, ledger.ID = KindLedger, LedgerID
-	return NewEnvelope(domain.CheckpointRecorded{Sequence: c.Sequence, Count: c.Count,
+	return NewEnvelope(domain.CheckpointRecorded{Sequence: c.Size, Count: c.Size,
 		Root: base64.StdEncoding.EncodeToString(c.Root[:]), Key: key.VerifierKey(), Note: signed}, ledger)
 }

@@ -3,6 +3,7 @@ package events_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/opdc/kpiledger/events"
@@ -51,11 +52,47 @@ func FuzzDecodeMessage(f *testing.F) {
 // FuzzVerifyBundle: the offline verifier never panics, whatever the bundle.
 func FuzzVerifyBundle(f *testing.F) {
 	f.Add([]byte(""))
-	f.Add([]byte(`{"kind":"header","format":"kpiledger-bundle/1","filters":[]}` + "\n" + `{"kind":"trailer","note":"x"}`))
-	f.Add([]byte(`{"kind":"header","format":"kpiledger-bundle/1","filters":["kpi.>"],"verifier_key":"kpiledger+00000000+AQ=="}` + "\n" +
+	f.Add([]byte(`{"kind":"header","format":"kpiledger-bundle/2","filters":[]}` + "\n" + `{"kind":"trailer","note":"x"}`))
+	f.Add([]byte(`{"kind":"header","format":"kpiledger-bundle/2","filters":["kpi.>"],"verifier_key":"kpiledger+00000000+AQ=="}` + "\n" +
 		`{"kind":"event","event":{"aggregate_kind":"ledger","aggregate_id":"ledger","aggregate_version":1,"sequence":1,"type":"ledger.checkpoint_recorded","schema_version":1,"data":{"note":"x"}}}`))
 	f.Fuzz(func(t *testing.T, bundle []byte) {
 		_, _ = events.VerifyBundle(bytes.NewReader(bundle), nil)
 		_, _ = events.VerifyBundle(bytes.NewReader(bundle), []string{"kpiledger+00000000+AQ=="})
+	})
+}
+
+// FuzzParseCheckpoint: any text parses or errs, and what parses formats
+// back to the same text.
+func FuzzParseCheckpoint(f *testing.F) {
+	f.Add("kpiledger/KPILEDGER\n7\nhnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\n")
+	f.Add("kpiledger/KPILEDGER\n7\nhnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\nkpiledger-groups 3 hnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\n")
+	f.Add("x\n007\n=\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := events.ParseCheckpoint(text)
+		if err != nil {
+			return
+		}
+		if c.Text() != text {
+			t.Fatalf("%q parsed and formatted as %q", text, c.Text())
+		}
+	})
+}
+
+// FuzzParseProofs: tlog-proof texts, group records and cosigned notes never
+// panic their parsers or checkers.
+func FuzzParseProofs(f *testing.F) {
+	f.Add("c2sp.org/tlog-proof@v1\nindex 3\nhnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\n\nkpiledger/KPILEDGER\n7\nhnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\n\n— kpiledger AAAA\n")
+	f.Add("group kpi.u.TH-50.2563 5 hnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		if idx, hashes, cp, err := events.ParseTlogProof(text); err == nil {
+			if c, err := events.ParseCheckpoint(strings.SplitN(cp, "\n\n", 2)[0] + "\n"); err == nil && idx < c.Size {
+				_ = events.InclusionProof{Sequence: idx + 1, Index: idx, Size: c.Size, EventHash: strings.Repeat("ab", 32), Root: c.Root, Hashes: hashes}.Check()
+			}
+		}
+		if r, err := events.ParseGroupRecord(text); err == nil && r.Text() != text {
+			t.Fatalf("group record %q formatted as %q", text, r.Text())
+		}
+		_, _ = events.Cosigners(text, []string{"oag.go.th/witness+a2e9a0bd+BLJd0sQT2ctI5kA6G3qv9dwkdKZMBfVnyAG7QFpcpEuh"})
+		_ = events.ConsistencyProof{From: 1, To: 2}.Check()
 	})
 }

@@ -35,16 +35,15 @@ func VerifyLog(ctx context.Context, st *Store, trusted []string) (LogReport, err
 			brk = b
 			return errStop
 		}
-		if CountsInTree(e) {
-			if err := tree.Add(e.Hash); err != nil {
-				return err
-			}
-		} else {
+		if e.AggregateKind == KindLedger {
 			if problem, err := checkEmbeddedCheckpoint(e, &tree, st.Name(), trusted, true); err != nil {
 				brk = &ChainBreak{Kind: "checkpoint-" + problem, AggregateID: e.AggregateID, Sequence: e.Sequence, EventID: e.ID, Reason: err.Error()}
 				return errStop
 			}
 			rep.Checkpoints++
+		}
+		if err := tree.Add(e.Hash); err != nil {
+			return err
 		}
 		rep.Events++
 		rep.UpTo = e.Sequence

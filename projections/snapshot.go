@@ -19,7 +19,8 @@ import (
 // ignored and the read models are rebuilt from the log.
 //
 // 2: commands are remembered only when they carried an Idempotency-Key.
-const SnapshotVersion = 2
+// 3: every event (checkpoints too) is a leaf of the tree; group heads.
+const SnapshotVersion = 3
 
 // SnapshotBucket is the JetStream object store that holds checkpoints of
 // the read models; every node of a cluster shares it.

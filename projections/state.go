@@ -33,9 +33,12 @@ type State struct {
 	UnitYears   map[string]*UnitYear  `json:"unit_years"`  // keyed by UnitYearKey
 	UnitSeries  map[string][]string   `json:"unit_series"` // unit → series ids, in order defined
 	Checkpoints []Checkpoint          `json:"checkpoints"`
-	// Tree is the Merkle tree over every event's hash but checkpoints', in
-	// stream order: what the next checkpoint signs.
+	// Tree is the Merkle tree over every event's hash in stream order:
+	// what the next checkpoint signs.
 	Tree events.Tree `json:"tree"`
+	// Groups is each group's chain head (unit-years, frameworks…): what
+	// the next checkpoint's group tree commits to.
+	Groups map[string]events.GroupHead `json:"groups"`
 
 	// scores caches computed unit-year scores for the views (not part of
 	// the fold, never saved).
@@ -84,6 +87,7 @@ func NewState() *State {
 		Commands:    map[string]CommandRef{},
 		UnitYears:   map[string]*UnitYear{},
 		UnitSeries:  map[string][]string{},
+		Groups:      map[string]events.GroupHead{},
 		scores:      &scoreCache{},
 	}
 }
@@ -136,12 +140,19 @@ func (s *State) apply(e *events.Envelope, ev domain.Event, evErr error) error {
 	if err := s.check(ev, e); err != nil {
 		return fail(err)
 	}
-	if events.CountsInTree(e) {
-		// Add validates the hash; it is the last check before changes.
-		if err := s.Tree.Add(e.Hash); err != nil {
-			return fail(err)
-		}
+	group, err := events.GroupOf(e)
+	if err != nil {
+		return fail(err)
 	}
+	gh := s.Groups[group]
+	// The adds validate the hash; they are the last checks before changes.
+	if err := gh.Add(e.Sequence, e.Hash); err != nil {
+		return fail(err)
+	}
+	if err := s.Tree.Add(e.Hash); err != nil {
+		return fail(err)
+	}
+	s.Groups[group] = gh
 	m := e.Meta()
 	switch ev := ev.(type) {
 	case domain.FrameworkPublished, domain.FrameworkRevised:

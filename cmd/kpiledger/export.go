@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opdc/kpiledger/api"
 	"github.com/opdc/kpiledger/domain"
+	"github.com/opdc/kpiledger/events"
 )
 
 func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -21,6 +23,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	unit := fs.String("unit", "", "only this unit (e.g. TH-50 or cdd)")
 	fy := fs.Int("fiscal-year", 0, "only this fiscal year (B.E., e.g. 2563)")
 	out := fs.String("out", "", "write the bundle here (default: standard output)")
+	since := fs.String("since", "", "a checkpoint trusted earlier (signed note file): the bundle then carries the proof that the log only grew from it")
 	token := fs.String("token", getenv("KPILEDGER_TOKEN"), "bearer token (env KPILEDGER_TOKEN)")
 	dataDir := fs.String("data-dir", envOr(getenv, "KPILEDGER_DATA_DIR", "./data"), "data directory whose key mints an auditor token when --token is not given")
 	if err := fs.Parse(args); err != nil {
@@ -41,6 +44,21 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if *fy != 0 {
 		q.Set("fiscal_year", strconv.Itoa(*fy))
+	}
+	if *since != "" {
+		b, err := os.ReadFile(*since)
+		if err != nil {
+			return err
+		}
+		body, _, ok := strings.Cut(string(b), "\n\n")
+		if !ok {
+			return fmt.Errorf("%s is not a signed checkpoint", *since)
+		}
+		cp, err := events.ParseCheckpoint(body + "\n")
+		if err != nil {
+			return fmt.Errorf("%s: %w", *since, err)
+		}
+		q.Set("since", strconv.FormatUint(cp.Size, 10))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *base+"/v1/export?"+q.Encode(), nil)
 	if err != nil {

@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"demo":        {"load the demo data (FY2561-FY2567) into a running ledger through its API", runDemo},
 		"export":      {"download an export bundle from a running ledger", runExport},
 		"import":      {"upload an edited indicators or results spreadsheet to a running ledger (--dry-run first)", runImport},
+		"witness":     {"cosign a ledger's checkpoints after checking it only grew (a separate process with its own key)", runWitness},
 		"healthcheck": {"exit 0 when a running ledger is ready (for container healthchecks)", runHealthcheck},
 		"bench":       {"benchmark against JetStream's own figures on an embedded server (--quick for CI)", bench.Run},
 	}

@@ -59,6 +59,8 @@ type serveConfig struct {
 	WriteBurst int
 	// SSO is single sign-on (README "Single sign-on").
 	SSO ssoFlags
+	// Witnesses are the witness verifier keys, comma-separated.
+	Witnesses string
 }
 
 // ssoFlags are the single sign-on settings (README "Single sign-on").
@@ -133,6 +135,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.Float64Var(&c.WriteRate, "write-rate", envFloat(getenv, "KPILEDGER_WRITE_RATE", 1), "each caller's sustained writes a second; beyond it and the burst, 429 (env KPILEDGER_WRITE_RATE; negative: no limit)")
 	fs.IntVar(&c.WriteBurst, "write-burst", envInt(getenv, "KPILEDGER_WRITE_BURST", 60), "how many writes a caller may make at once before --write-rate applies (env KPILEDGER_WRITE_BURST)")
 	addSSOFlags(fs, getenv, &c.SSO)
+	fs.StringVar(&c.Witnesses, "witness-keys", envOr(getenv, "KPILEDGER_WITNESS_KEYS", ""), "collect and serve cosignatures only from witnesses with these verifier keys, comma-separated; unset, any witness whose cosignature verifies (env KPILEDGER_WITNESS_KEYS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -191,6 +194,7 @@ type node struct {
 	store    *events.Store
 	model    *projections.Model
 	snaps    *projections.Snapshots
+	tiles    *events.Tiles
 	runner   *projections.Runner
 	api      *api.Server
 	http     *http.Server
@@ -239,6 +243,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		go n.checkpointEvery(runCtx, cfg.CheckpointEvery)
 	}
 	go n.watchLog(runCtx, logCheckEvery)
+	if n.tiles != nil {
+		go n.followTiles(runCtx)
+	}
 	fmt.Fprintf(stdout, "kpiledger listening on http://%s (data dir %s)\n", n.listener.Addr(), cfg.DataDir)
 	if cfg.Demo {
 		if err := printDemoWelcome(stdout, n.listener.Addr(), n.key); err != nil {
@@ -455,9 +462,17 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		if err != nil {
 			return nil, err
 		}
+		// The tree's tiles, for proofs, are replicated the same way.
+		err = untilJetStream(ctx, log, func(ctx context.Context) (err error) {
+			n.tiles, err = events.OpenTiles(ctx, n.js, n.store, cfg.Replicas)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if n.ns != nil && cfg.ClusterName != "" && n.snaps != nil {
-		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket); err != nil {
+		if err := waitReplicasCurrent(ctx, n.ns, log, n.store.Name(), "OBJ_"+projections.SnapshotBucket, "KV_"+events.TilesBucket); err != nil {
 			return nil, err
 		}
 	}
@@ -490,10 +505,19 @@ func startNode(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		return nil, err
 	}
 	noLocal := !cfg.SSO.LocalTokens
+	var witnesses []string
+	for _, k := range strings.Split(cfg.Witnesses, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			if _, err := events.NewCosignVerifier(k); err != nil {
+				return nil, err
+			}
+			witnesses = append(witnesses, k)
+		}
+	}
 	// The dashboard (package web) is served by the same Echo instance under /.
 	n.api = api.New(api.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log, Signer: n.signer, Trusted: trusted,
 		TokenMaxTTL: cfg.TokenMaxTTL, WriteRate: cfg.WriteRate, WriteBurst: cfg.WriteBurst, ReadOnly: errText(n.full),
-		OIDC: n.oidc, NoLocalTokens: noLocal,
+		OIDC: n.oidc, NoLocalTokens: noLocal, Tiles: n.tiles, Witnesses: witnesses,
 		Extra: web.Mount(web.Config{Store: n.store, Model: n.model, TokenKey: n.key, Log: log,
 			OIDC: n.oidc, NoLocalTokens: noLocal, SessionTTL: cfg.SSO.SessionTTL})})
 	// The API's own server settings: header, body and idle deadlines, and
@@ -759,5 +783,30 @@ func (n *node) close() {
 	if n.ns != nil {
 		n.ns.Shutdown()
 		n.ns.WaitForShutdown()
+	}
+}
+
+// followTiles keeps the tree's tiles close behind the log, off the append
+// path, so proofs rarely wait for them; a proof for a size the tiles have
+// not reached brings them up to it first.
+func (n *node) followTiles(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	behind := false // said so already: an outage logs once, not every second
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := n.tiles.Sync(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !behind:
+			n.log.Warn("tiles behind the log; proofs catch them up on demand", "err", err)
+			behind = true
+		case err == nil && behind:
+			n.log.Info("tiles caught up with the log", "size", n.tiles.Size())
+			behind = false
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -77,6 +78,12 @@ Figures:
                   route behind the same middleware and authentication
                   (api.Server.Middleware) answering a pre-encoded body of each
                   view's size: the cost of an authenticated GET on this machine.
+  proofs          inclusion proofs of random events and consistency proofs from
+                  random sizes, both at the full size, made by tlog from the
+                  tiles (built first over the whole history; their build time
+                  is in the JSON), p50/p99. Then command appends (1 writer)
+                  with a tiles follower catching up every 50 ms, as a ratio to
+                  the same appends without it, rounds alternating.
   memory          the rebuilt read model's live heap: runtime HeapAlloc after GC
                   with the model minus before it, in total and per event; and the
                   process's resident set (VmRSS, which includes the embedded
@@ -97,6 +104,7 @@ type benchConfig struct {
 	Dir      string        `json:"-"`
 	Keep     bool          `json:"-"`
 	Pprof    string        `json:"-"`
+	Only     string        `json:"only,omitempty"`
 	// DurationText is Duration for the JSON file.
 	DurationText string `json:"round_duration"`
 }
@@ -117,6 +125,7 @@ func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&c.Out, "out", "", "write the figures as JSON to this file (default: a new file in the temp directory)")
 	fs.StringVar(&c.Dir, "dir", "", "put the embedded server's data here instead of a new temp directory")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the data directory afterwards")
+	fs.StringVar(&c.Only, "only", "", "run only these phases after loading, comma-separated (rebuild, asof, serve, append, proofs, http-write, views); proofs needs serve")
 	fs.StringVar(&c.Pprof, "pprof", "", "write a CPU profile of each phase and a heap profile after the rebuild into this directory")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -279,12 +288,16 @@ func Run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 		{"asof", e.asOf},
 		{"serve", e.serve},
 		{"append", e.appends},
+		{"proofs", e.proofs},
 		{"http-write", e.httpWrites},
 		{"views", e.views},
 	}
 	for _, p := range phases {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if cfg.Only != "" && p.name != "load" && !slices.Contains(strings.Split(cfg.Only, ","), p.name) {
+			continue
 		}
 		if err := e.profiled(p.name, func() error { return p.run(ctx) }); err != nil {
 			return fmt.Errorf("bench %s: %w", p.name, err)

@@ -95,9 +95,7 @@ func (e *benchEnv) command(ctx context.Context, t *benchTarget) (uint64, error) 
 // appends measures the command path against raw checked publishes.
 func (e *benchEnv) appends(ctx context.Context) error {
 	e.targets = e.pickTargets()
-	cfg := events.StreamConfig(events.Config{Stream: benchRawStream})
-	cfg.Subjects = []string{"benchraw.>"}
-	if _, err := e.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+	if err := e.ensureRawStream(ctx); err != nil {
 		return err
 	}
 	cmds := 1000
@@ -128,6 +126,14 @@ func (e *benchEnv) appends(ctx context.Context) error {
 		e.report.Figures = append(e.report.Figures, f)
 	}
 	return nil
+}
+
+// ensureRawStream creates the stream raw publishes go to.
+func (e *benchEnv) ensureRawStream(ctx context.Context) error {
+	cfg := events.StreamConfig(events.Config{Stream: benchRawStream})
+	cfg.Subjects = []string{"benchraw.>"}
+	_, err := e.js.CreateOrUpdateStream(ctx, cfg)
+	return err
 }
 
 // appendRound times one command per target through the executor, spread
