@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -311,87 +312,254 @@ type ReadOptions struct {
 	Limit   int       // stop after this many events (0: no limit)
 }
 
-// readBatch is how many messages one fetch asks for.
+// readBatch is how many events one batched direct get asks for.
 const readBatch = 1000
 
 // Read calls fn for each selected event in stream order. It reads what the
-// stream holds when it is called and returns; it never waits for more.
+// stream holds when it is called (up to o.UpTo, or the stream's last
+// sequence then) and returns; it never waits for more.
+//
+// Reads use JetStream's batched direct get: a request on the stream's
+// DIRECT.GET subject, answered by a replica's stream itself, with no
+// consumer. Reads were once made with an ordered consumer, which on a
+// cluster failed about one read in ten with "no responders": each Fetch of
+// an ordered consumer deletes its consumer and creates a new one (nats.go
+// resets it per fetch), the new R1 consumer may be placed on another node,
+// and the pull request sent as soon as the create is answered can reach
+// the client's server before the consumer's subscription interest has
+// crossed the route, so the server answers that nobody listens. Every
+// replica of the stream subscribes to direct gets while it is current, and
+// a request is answered by the replica on the client's own server when
+// there is one, so a direct get has nothing to race and needs only one
+// live replica.
 func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) error) error {
-	// A short inactivity threshold is the safety net; the consumer is
-	// deleted as soon as the read ends, so that reads never pile up
-	// consumers toward the server's limit.
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: o.Filters, DeliverPolicy: jetstream.DeliverAllPolicy,
-		InactiveThreshold: readConsumerIdle}
-	if o.After > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = o.After + 1
+	upTo := o.UpTo
+	if upTo == 0 {
+		last, err := s.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		upTo = last
 	}
-	cons, err := s.stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return classify(err)
+	if upTo <= o.After {
+		return nil
 	}
-	defer s.dropConsumer(cons)
+	filters := o.Filters
+	if len(filters) == 0 {
+		filters = []string{AllSubjects}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+	}
+	cursors := make([]*readCursor, len(filters))
+	for i, f := range filters {
+		cursors[i] = &readCursor{s: s, filter: f, next: o.After + 1, upTo: upTo}
+	}
+	// Merge the filters' cursors by sequence; filters that overlap give an
+	// event once.
+	var delivered uint64
 	n := 0
 	for {
-		batch, err := cons.FetchNoWait(readBatch)
-		if err != nil {
-			return classify(err)
-		}
-		got, last := 0, false
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
+		var head *readCursor
+		for _, c := range cursors {
+			if err := c.fill(ctx); err != nil {
 				return err
 			}
-			seq := md.Sequence.Stream
-			if o.UpTo > 0 && seq > o.UpTo {
-				last = true
-				continue
-			}
-			e, err := decodeOwned(msg.Data(), seq)
-			if err != nil {
-				return err
-			}
-			if !o.Until.IsZero() && e.RecordedAt.After(o.Until) {
-				continue
-			}
-			if err := fn(e); err != nil {
-				return err
-			}
-			n++
-			if o.Limit > 0 && n >= o.Limit {
-				return nil // the rest of this batch is not delivered
-			}
-			if md.NumPending == 0 {
-				last = true
+			if len(c.buf) > 0 && (head == nil || c.buf[0].Sequence < head.buf[0].Sequence) {
+				head = c
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return classify(err)
+		if head == nil {
+			return nil
 		}
-		if last || got == 0 || ctx.Err() != nil {
-			return ctx.Err()
+		e := head.buf[0]
+		head.buf = head.buf[1:]
+		if e.Sequence <= delivered {
+			continue
+		}
+		delivered = e.Sequence
+		if !o.Until.IsZero() && e.RecordedAt.After(o.Until) {
+			continue
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+		n++
+		if o.Limit > 0 && n >= o.Limit {
+			return nil
 		}
 	}
 }
 
-// readConsumerIdle is how long the server keeps a read's consumer that
-// was not deleted (its client vanished mid-read).
-const readConsumerIdle = 30 * time.Second
+// readTimeout bounds a read whose context has no deadline.
+const readTimeout = 30 * time.Second
 
-// dropConsumer deletes a finished read's ephemeral consumer, in the
-// background: the reader has its answer and need not wait for the delete.
-func (s *Store) dropConsumer(c jetstream.Consumer) {
-	info := c.CachedInfo()
-	if info == nil {
-		return // never created on the server
+// readCursor walks one subject filter's events from next to upTo in
+// batched direct gets.
+type readCursor struct {
+	s      *Store
+	filter string
+	next   uint64 // first sequence not yet asked for
+	upTo   uint64
+	buf    []*Envelope
+	done   bool
+}
+
+// fill fetches the cursor's next batch when its buffer is empty.
+func (c *readCursor) fill(ctx context.Context) error {
+	for len(c.buf) == 0 && !c.done {
+		got, more, err := c.s.directRange(ctx, c.filter, c.next, readBatch)
+		if err != nil {
+			return err
+		}
+		for _, e := range got {
+			if e.Sequence > c.upTo {
+				c.done = true
+				break
+			}
+			c.buf = append(c.buf, e)
+			c.next = e.Sequence + 1
+		}
+		if c.done || c.next > c.upTo {
+			c.done = true
+			return nil
+		}
+		if more {
+			continue
+		}
+		// The replica that answered holds nothing more on the filter. That
+		// is the end only if it holds the stream up to upTo: a follower
+		// that has not applied the last events would otherwise cut the
+		// read short. Its store is append-only and in order, so holding
+		// upTo means holding every event before it.
+		held, err := c.s.replicaHolds(ctx, c.upTo)
+		if err != nil {
+			return err
+		}
+		if held {
+			c.done = true
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: no replica held sequence %d: %v", ErrUnavailable, c.upTo, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.stream.DeleteConsumer(ctx, info.Name)
-	}()
+	return nil
+}
+
+// replicaHolds asks a replica (the one that answers direct gets for this
+// connection) whether it holds sequence seq.
+func (s *Store) replicaHolds(ctx context.Context, seq uint64) (bool, error) {
+	_, err := s.stream.GetMsg(ctx, seq)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	}
+	return false, classify(err)
+}
+
+// directRange asks for up to batch events on filter from sequence from
+// on, in one batched direct get. more reports that the replica holds
+// further events on the filter than it sent.
+func (s *Store) directRange(ctx context.Context, filter string, from uint64, batch int) (out []*Envelope, more bool, err error) {
+	r := directGetRequest{Seq: from, NextFor: filter, Batch: batch}
+	if filter == AllSubjects {
+		// Every subject of the stream: asking by sequence alone lets the
+		// server walk its blocks without matching each subject against a
+		// filter (with one subject per aggregate, that matching made a
+		// whole-log read several times slower). And since nothing is ever
+		// deleted, the stream's sequences have no gaps, so the events can
+		// come without their headers, which the server otherwise rebuilds
+		// for every event: they are numbered from `from` on, and the
+		// end-of-batch status's last sequence confirms the numbering.
+		r.NextFor, r.NoHeaders = "", true
+	}
+	out, more, last, err := s.directBatchGet(ctx, r)
+	if err != nil || !r.NoHeaders {
+		return out, more, err
+	}
+	if len(out) > 0 && last != from+uint64(len(out))-1 {
+		// A gap after all (a stream restored from elsewhere): ask again
+		// with each event's own sequence.
+		r.NextFor, r.NoHeaders = AllSubjects, false
+		out, more, _, err = s.directBatchGet(ctx, r)
+	}
+	return out, more, err
+}
+
+// directBatchGet sends one batched direct get and collects its answer: the
+// events, whether the replica holds more, and the last sequence it sent.
+// Without headers, events are numbered from r.Seq on.
+func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*Envelope, more bool, last uint64, err error) {
+	nc := s.js.Conn()
+	inbox := nc.NewRespInbox()
+	// The events, the end-of-batch status, and room for one stray.
+	ch := make(chan *nats.Msg, r.Batch+2)
+	sub, err := nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return nil, false, 0, classify(err)
+	}
+	defer sub.Unsubscribe()
+	req, err := json.Marshal(r)
+	if err != nil {
+		return nil, false, 0, err
+	}
+	if err := nc.PublishRequest(s.apiPrefix()+"DIRECT.GET."+s.name, inbox, req); err != nil {
+		return nil, false, 0, classify(err)
+	}
+	what := r.NextFor
+	if what == "" {
+		what = "the stream"
+	}
+	out = make([]*Envelope, 0, min(r.Batch, 64))
+	for {
+		var m *nats.Msg
+		select {
+		case m = <-ch:
+		case <-ctx.Done():
+			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: %v", ErrUnavailable, what, r.Seq, ctx.Err())
+		}
+		if status := m.Header.Get("Status"); status != "" && len(m.Data) == 0 {
+			switch status {
+			case "204": // end of batch
+				np, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+				last, _ = strconv.ParseUint(m.Header.Get(jetstream.LastSequenceHeader), 10, 64)
+				return out, np > 0, last, nil
+			case "404": // nothing at or after r.Seq
+				return out, false, 0, nil
+			case "503":
+				return nil, false, 0, fmt.Errorf("%w: direct get of %s: %w", ErrUnavailable, what, nats.ErrNoResponders)
+			}
+			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: status %s %s", ErrUnavailable, what, r.Seq, status, m.Header.Get("Description"))
+		}
+		seq := r.Seq + uint64(len(out))
+		if !r.NoHeaders {
+			if seq, err = strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64); err != nil {
+				return nil, false, 0, fmt.Errorf("direct get of %s: no sequence: %w", what, err)
+			}
+		}
+		e, err := decodeOwned(m.Data, seq)
+		if err != nil {
+			return nil, false, 0, err
+		}
+		out = append(out, e)
+	}
+}
+
+// directGetRequest is JetStream's direct get request, batched: the events
+// on NextFor (a filter, wildcards allowed) from Seq on.
+type directGetRequest struct {
+	Seq     uint64 `json:"seq"`
+	NextFor string `json:"next_by_subj,omitempty"`
+	Batch   int    `json:"batch"`
+	// NoHeaders leaves out each event's headers (its sequence among them).
+	NoHeaders bool `json:"no_hdr,omitempty"`
 }
 
 // Load reads every event of one aggregate subject, in order.

@@ -6,6 +6,7 @@ package eventstest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 )
 
@@ -199,4 +201,74 @@ func OpenStore(t testing.TB, js jetstream.JetStream, opts ...events.Option) *eve
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// Fill appends n events to the store's stream quickly, for tests that need
+// a long log: each is the proposal of a new indicator of unit's fiscal year
+// fy (its aggregate's first event, so every chain is valid), sealed as the
+// store seals, published pipelined straight to JetStream with the same
+// expected-version header an Append sends, every acknowledgement checked.
+// It returns the stream's last sequence.
+func Fill(t testing.TB, js jetstream.JetStream, stream string, unit string, fy int, n int) uint64 {
+	t.Helper()
+	const window = 512
+	futures := make(chan jetstream.PubAckFuture, window)
+	done := make(chan error, 1)
+	var last uint64
+	go func() {
+		var first error
+		for f := range futures {
+			select {
+			case ack := <-f.Ok():
+				last = max(last, ack.Sequence)
+			case err := <-f.Err():
+				if first == nil {
+					first = err
+				}
+			case <-time.After(30 * time.Second):
+				if first == nil {
+					first = errors.New("no acknowledgement within 30s")
+				}
+			}
+		}
+		done <- first
+	}()
+	now := time.Now().UTC()
+	for i := range n {
+		id := fmt.Sprintf("fill-%s-%d-%06d", unit, fy, i)
+		ev := domain.IndicatorProposed{ID: id, Unit: unit, FiscalYear: fy, Spec: domain.IndicatorSpec{
+			Component: "function", TitleTH: "ตัวชี้วัดที่ " + fmt.Sprint(i), Measure: "ร้อยละ",
+			Direction: domain.DirectionUp, Weight: "1", Targets: []domain.Number{"1", "2", "3"}}}
+		env, err := events.NewEnvelope(ev, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit, FiscalYear: fy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.ID, env.CommandID = id, id
+		env.Actor = domain.Actor{Subject: "fill", Role: domain.RoleUnit, Unit: unit}
+		env.RecordedAt, env.OccurredAt = now, now
+		env.Seal()
+		subject, err := env.Subject()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := nats.NewMsg(subject)
+		msg.Data = data
+		msg.Header.Set(jetstream.MsgIDHeader, env.CommandID)
+		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(stream), jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			close(futures)
+			<-done
+			t.Fatal(err)
+		}
+		futures <- f
+	}
+	close(futures)
+	if err := <-done; err != nil {
+		t.Fatalf("fill: %v", err)
+	}
+	return last
 }
