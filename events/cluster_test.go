@@ -184,3 +184,58 @@ func TestClusterReadsAtScale(t *testing.T) {
 	c.Stop(2)
 	run("one node stopped", stores[:2])
 }
+
+// TestSubscribeCatchesUpWithoutConsumer subscribes, on a three-node
+// cluster, behind a backlog (a node restarting from its snapshot): the
+// backlog is delivered in order with the count still pending, and no
+// consumer exists until the live tail is needed. The consumer created up
+// front used to make a restarted node wait about 10 s now and then before
+// its first batch: its first pull request could find no responders.
+func TestSubscribeCatchesUpWithoutConsumer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: skipped in -short")
+	}
+	c := eventstest.StartCluster(t, 3)
+	_, js := eventstest.Connect(t, c.Servers[1])
+	st := eventstest.OpenStore(t, js)
+	const total, after = 3000, 500
+	eventstest.Fill(t, js, st.Name(), "TH-50", 2563, total)
+	ctx := context.Background()
+	sub, err := st.Subscribe(ctx, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop()
+	stream, err := js.Stream(ctx, st.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want := uint64(after + 1); want <= total; want++ {
+		e, pending, err := sub.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Sequence != want || pending != total-want {
+			t.Fatalf("got sequence %d with %d pending, want %d with %d", e.Sequence, pending, want, total-want)
+		}
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Consumers != 0 {
+		t.Fatalf("%d consumers while catching up, want none", info.State.Consumers)
+	}
+	// The live tail: an event appended now arrives.
+	agg := indicator("TH-57", 2565, "ind-live")
+	if _, err := appendNext(t, st, agg, proposal("ind-live"), ""); err != nil {
+		t.Fatal(err)
+	}
+	e, pending, err := sub.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Sequence != total+1 || e.AggregateID != "ind-live" || pending != 0 {
+		t.Fatalf("live event: sequence %d id %s pending %d", e.Sequence, e.AggregateID, pending)
+	}
+}

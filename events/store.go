@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -574,32 +575,141 @@ func (s *Store) Load(ctx context.Context, subject string) ([]*Envelope, error) {
 
 // Subscription delivers events as they are appended.
 type Subscription struct {
-	iter jetstream.MessagesContext
+	s      *Store
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Catching up: the events up to the stream's last sequence are read
+	// with direct gets, target being that last sequence.
+	next, target uint64
+	buf          []*Envelope
+
+	mu   sync.Mutex
+	iter jetstream.MessagesContext // the live tail, once caught up
 }
 
 // Subscribe delivers every event after sequence `after`, in order, first
 // the ones already stored and then new ones as they arrive. Next blocks.
+//
+// The stored events are read with batched direct gets, as Read does; only
+// the live tail uses a consumer. A consumer created at once used to
+// deliver a restarted node's backlog too, and in some restarts its first
+// pull request met the race Read describes ("no responders": the new
+// consumer's interest had not reached this server yet): nats.go then
+// waits for two missed heartbeats, 2 × 5 s, before it creates the consumer
+// again, so the node applied nothing for about 10 s after loading its
+// snapshot. Now the backlog needs no consumer, and the tail's heartbeat is
+// tailHeartbeat, which bounds that wait for a live event to about 2 s.
 func (s *Store) Subscribe(ctx context.Context, after uint64) (*Subscription, error) {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if after > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = after + 1
-	}
-	cons, err := s.stream.OrderedConsumer(ctx, cfg)
+	target, err := s.LastSequence(ctx)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(readBatch))
-	if err != nil {
-		return nil, classify(err)
-	}
-	return &Subscription{iter: it}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Subscription{s: s, ctx: ctx, cancel: cancel, next: after + 1, target: target}, nil
 }
+
+// tailHeartbeat is how often the server tells a live subscription it is
+// still there; two missed ones make nats.go recreate the consumer.
+const tailHeartbeat = time.Second
 
 // Next returns the next event and how many more the stream held when it
 // was delivered (0 means the subscriber has caught up).
 func (sub *Subscription) Next() (*Envelope, uint64, error) {
-	msg, err := sub.iter.Next()
+	for {
+		sub.mu.Lock()
+		it := sub.iter
+		sub.mu.Unlock()
+		if it != nil {
+			return sub.nextLive(it)
+		}
+		if len(sub.buf) > 0 {
+			e := sub.buf[0]
+			sub.buf = sub.buf[1:]
+			sub.next = e.Sequence + 1
+			return e, sub.target - min(sub.target, e.Sequence), nil
+		}
+		if err := sub.catchUp(); err != nil {
+			if sub.ctx.Err() != nil {
+				return nil, 0, sub.ctx.Err()
+			}
+			// The log is unreachable for now (a node restarting, no
+			// replica current yet): a subscription outlives that, as
+			// the consumer it replaces did.
+			select {
+			case <-sub.ctx.Done():
+				return nil, 0, sub.ctx.Err()
+			case <-time.After(catchUpRetry):
+			}
+		}
+	}
+}
+
+// catchUpRetry is the pause before a failed catch-up read is tried again.
+const catchUpRetry = 200 * time.Millisecond
+
+// catchUp reads the next batch of stored events, or starts the live tail
+// once everything up to the stream's last sequence was delivered.
+func (sub *Subscription) catchUp() error {
+	if err := sub.ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(sub.ctx, 10*time.Second)
+	defer cancel()
+	if sub.next > sub.target {
+		// Caught up with where the stream stood: look again, it may
+		// have grown meanwhile.
+		last, err := sub.s.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		if last >= sub.next {
+			sub.target = last
+		} else {
+			return sub.startLive()
+		}
+	}
+	got, _, err := sub.s.directRange(ctx, AllSubjects, sub.next, readBatch)
+	if err != nil {
+		return err
+	}
+	if len(got) == 0 {
+		// This node's replica has not stored what the leader reported
+		// yet: give it a moment.
+		select {
+		case <-sub.ctx.Done():
+			return sub.ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	sub.buf = got
+	return nil
+}
+
+// startLive subscribes to the events after the last one delivered.
+func (sub *Subscription) startLive() error {
+	cons, err := sub.s.stream.OrderedConsumer(sub.ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: sub.next})
+	if err != nil {
+		return classify(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(readBatch),
+		jetstream.PullHeartbeat(tailHeartbeat), jetstream.PullExpiry(10*tailHeartbeat))
+	if err != nil {
+		return classify(err)
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.ctx.Err() != nil {
+		it.Stop()
+		return sub.ctx.Err()
+	}
+	sub.iter = it
+	return nil
+}
+
+func (sub *Subscription) nextLive(it jetstream.MessagesContext) (*Envelope, uint64, error) {
+	msg, err := it.Next()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -612,4 +722,11 @@ func (sub *Subscription) Next() (*Envelope, uint64, error) {
 }
 
 // Stop ends the subscription; a blocked Next returns an error.
-func (sub *Subscription) Stop() { sub.iter.Stop() }
+func (sub *Subscription) Stop() {
+	sub.cancel()
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.iter != nil {
+		sub.iter.Stop()
+	}
+}
