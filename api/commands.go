@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -32,9 +33,48 @@ type written struct {
 	Replayed bool // the answer to an earlier request with the same Idempotency-Key
 }
 
+// guardFunc names, under the same read lock as the decision, what the
+// decision read beyond its aggregate, so that the append is refused if any
+// of it changed in the meantime (see guard).
+type guardFunc func(st *projections.State, agg events.Aggregate) guard
+
+// guard is the boundary of a decision beyond its own aggregate. The zero
+// guard is the aggregate alone. A filter guard names a subject filter that
+// also covers the aggregate and the sequence its last event had; a stream
+// guard is the whole log (its last sequence), for a decision that read
+// aggregates no narrower filter shares with its own.
+type guard struct {
+	events.Guard
+	Stream     bool
+	StreamLast uint64
+}
+
+// unitYearIndicators guards a decision that counted or matched a
+// unit-year's indicators: every indicator write of the unit-year moves it.
+func unitYearIndicators(unit string, fy int) guardFunc {
+	return func(st *projections.State, _ events.Aggregate) guard {
+		return guard{Guard: events.Guard{Filter: projections.UnitYearIndicatorsFilter(unit, fy), Last: st.UnitYearIndicatorsLast(unit, fy)}}
+	}
+}
+
+// wholeLog guards a decision on the entire log as the read model has it.
+func wholeLog(st *projections.State, _ events.Aggregate) guard {
+	return guard{Stream: true, StreamLast: st.Sequence}
+}
+
 // maxAttempts bounds re-deciding after a concurrent write changed the
-// aggregate between our read and our append.
-const maxAttempts = 5
+// aggregate, or what the decision read beyond it, between our read and our
+// append.
+const maxAttempts = 10
+
+// conflictPause is a random pause before deciding again after a conflict,
+// growing with the attempt: on a replicated stream the winner may still be
+// in flight (JetStream refuses writes guarded by the same filter until it
+// is stored), and re-deciding at once would lose again to the same write.
+func conflictPause(attempt int) time.Duration {
+	ceiling := min(time.Millisecond<<attempt, 100*time.Millisecond)
+	return time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond
+}
 
 var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
@@ -42,6 +82,13 @@ var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 // append with the expected version, re-decide on conflict, and return only
 // once this node's read model includes the event (read-your-writes).
 func (s *Server) execute(c echo.Context, req request, decide decideFunc) (written, error) {
+	return s.executeGuarded(c, req, nil, decide)
+}
+
+// executeGuarded is execute for a decision that reads beyond its own
+// aggregate: guardOf names what it read, and the append is refused (and
+// the command decided again on the new state) if that changed first.
+func (s *Server) executeGuarded(c echo.Context, req request, guardOf guardFunc, decide decideFunc) (written, error) {
 	ctx := c.Request().Context()
 	p := principal(c)
 	commandID, keyed, err := s.commandID(c, p)
@@ -65,9 +112,15 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 		var (
 			ev  domain.Event
 			agg events.Aggregate
+			g   guard
 			err error
 		)
-		s.model.Read(func(st *projections.State) { ev, agg, err = decide(st) })
+		s.model.Read(func(st *projections.State) {
+			ev, agg, err = decide(st)
+			if err == nil && guardOf != nil {
+				g = guardOf(st, agg)
+			}
+		})
 		if err != nil {
 			return written{}, err
 		}
@@ -82,12 +135,36 @@ func (s *Server) execute(c echo.Context, req request, decide decideFunc) (writte
 		if keyed {
 			env.RequestHash = req.hash
 		}
-		res, err := s.store.Append(ctx, env, agg.LastSeq)
+		var res events.Appended
+		switch {
+		case g.Stream:
+			res, err = s.store.AppendAfter(ctx, env, agg.LastSeq, g.StreamLast)
+		case g.Filter != "":
+			res, err = s.store.AppendGuarded(ctx, env, agg.LastSeq, g.Guard)
+		default:
+			res, err = s.store.Append(ctx, env, agg.LastSeq)
+		}
 		if errors.Is(err, events.ErrVersionConflict) && attempt < maxAttempts {
-			// Another write reached the aggregate first: let the read model
-			// catch up with the log and decide again on the new state.
+			// Another write reached the aggregate, or what the decision
+			// read beyond it, first: let the read model catch up with the
+			// log and decide again on the new state.
+			select {
+			case <-ctx.Done():
+				return written{}, ctx.Err()
+			case <-time.After(conflictPause(attempt)):
+			}
 			if err := s.catchUp(ctx); err != nil {
 				return written{}, err
+			}
+			if keyed {
+				// The write that got there first may have been this very
+				// command, sent twice at once: answer as a retry.
+				if w, ok, err := s.replay(commandID, req); ok || err != nil {
+					if err == nil {
+						err = s.waitFor(ctx, w.Sequence)
+					}
+					return w, err
+				}
 			}
 			continue
 		}

@@ -34,21 +34,27 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	store := eventstest.NewStore(t)
-	model := projections.NewModel()
-	ctx, cancel := context.WithCancel(context.Background())
-	runner := &projections.Runner{Store: store, Model: model}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = runner.Run(ctx) }()
 	key := []byte("test-key-0123456789-0123456789-0123456789")
 	signer, err := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newHarnessOn(t, eventstest.NewStore(t), key, signer)
+}
+
+// newHarnessOn serves the API over a given store (one node of a cluster),
+// with its own read model and runner.
+func newHarnessOn(t testing.TB, store *events.Store, key []byte, signer *events.SigningKey) *harness {
+	t.Helper()
+	model := projections.NewModel()
+	ctx, cancel := context.WithCancel(context.Background())
+	runner := &projections.Runner{Store: store, Model: model}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = runner.Run(ctx) }()
 	srv := httptest.NewServer(api.New(api.Config{Store: store, Model: model, TokenKey: key, Signer: signer}).Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	h := &harness{t: t, url: srv.URL, store: store, model: model, key: key, signer: signer}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !model.Ready() {
 		if time.Now().After(deadline) {
 			t.Fatal("read model never became ready")

@@ -26,6 +26,16 @@ var ErrVersionConflict = errors.New("version conflict: the aggregate changed sin
 // safe: JetStream de-duplicates on it.
 var ErrUnavailable = errors.New("event log unavailable")
 
+// ErrLogUnreachable means a read could not reach the log (no replica
+// answered, a timeout). It is an ErrUnavailable; nothing was written.
+var ErrLogUnreachable = fmt.Errorf("%w for reading", ErrUnavailable)
+
+// ErrCommandInProcess means JetStream was still storing another append
+// with the same command id (two identical requests at once) after the
+// store had waited for it: neither the first's outcome nor this one's is
+// known yet. Retrying with the same command id is safe.
+var ErrCommandInProcess = errors.New("an append with the same command id is still in process")
+
 // Config shapes the stream.
 type Config struct {
 	Stream   string // default DefaultStream
@@ -155,6 +165,43 @@ func (s *Store) AppendAfter(ctx context.Context, e *Envelope, expectedLast, stre
 	return res, err
 }
 
+// Guard is a condition on events beyond the appended event's aggregate:
+// the last event on the subjects matching Filter (a subject filter that
+// also matches the aggregate's own subject) must still be at stream
+// sequence Last, 0 meaning none yet. It is how a decision that read other
+// aggregates (a unit-year's indicators, say) is refused when one of them
+// changed before the append: JetStream checks it atomically with the write
+// (Nats-Expected-Last-Subject-Sequence with its -Subject header).
+type Guard struct {
+	Filter string
+	Last   uint64
+}
+
+// AppendGuarded is Append with a guard over the aggregates the decision
+// read. It replaces the aggregate's own version check, which it covers:
+// the filter matches the aggregate's subject, so an event there moves the
+// filter's last sequence too. A moved guard is a version conflict.
+func (s *Store) AppendGuarded(ctx context.Context, e *Envelope, expectedLast uint64, g Guard) (Appended, error) {
+	subject, err := e.Subject()
+	if err != nil {
+		return Appended{}, err
+	}
+	if !MatchesAny(subject, []string{g.Filter}) {
+		return Appended{}, fmt.Errorf("guard %q does not cover the aggregate's subject %s", g.Filter, subject)
+	}
+	if g.Last < expectedLast {
+		return Appended{}, fmt.Errorf("guard %q at sequence %d is before the aggregate's last event at %d", g.Filter, g.Last, expectedLast)
+	}
+	start := time.Now()
+	res, err := s.append(ctx, e, expectedLast, jetstream.WithExpectLastSequenceForSubject(g.Last, g.Filter))
+	s.metrics.observeAppend(time.Since(start), res, err)
+	return res, err
+}
+
+// inProcessWait bounds how long an append waits for another append of the
+// same command id that JetStream is still storing.
+const inProcessWait = 3 * time.Second
+
 func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64, extra ...jetstream.PublishOpt) (Appended, error) {
 	if e.ID == "" {
 		id, err := uuid.NewV7()
@@ -185,9 +232,26 @@ func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64, ex
 	msg.Data = data
 	// De-duplication is keyed by command: a retried command is stored once.
 	msg.Header.Set(jetstream.MsgIDHeader, e.CommandID)
+	// A guard (WithExpectLastSequenceForSubject in extra) sets the same
+	// option over a wider subject, and so replaces the aggregate's check.
 	opts := append([]jetstream.PublishOpt{jetstream.WithExpectStream(s.name),
 		jetstream.WithExpectLastSequencePerSubject(expectedLast)}, extra...)
 	ack, err := s.js.PublishMsg(ctx, msg, opts...)
+	// The same command id sent twice at once (a client repeating a request
+	// before the first had its answer): on a replicated stream JetStream
+	// refuses the second with 10158 while the first is being stored. Wait
+	// for the first to land, then publish again: the answer is then the
+	// first one's (a duplicate, or a conflict resolved below), or, if the
+	// first failed, this one is stored.
+	for wait, waited := 10*time.Millisecond, time.Duration(0); isInProcess(err) && waited < inProcessWait; wait = min(2*wait, 500*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return Appended{}, fmt.Errorf("%w: %v", ErrCommandInProcess, ctx.Err())
+		case <-time.After(wait):
+		}
+		waited += wait
+		ack, err = s.js.PublishMsg(ctx, msg, opts...)
+	}
 	if err != nil {
 		err = classify(err)
 		if errors.Is(err, ErrVersionConflict) {
@@ -226,11 +290,22 @@ func (s *Store) findCommand(ctx context.Context, subject string, after uint64, c
 // errStop ends a Read early from inside its callback.
 var errStop = errors.New("stop")
 
+// jsErrCodeDuplicateInProcess is nats-server's 10158, "duplicate message
+// id is in process" (nats.go names no constant for it).
+const jsErrCodeDuplicateInProcess jetstream.ErrorCode = 10158
+
+func isInProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeDuplicateInProcess
+}
+
 // classify maps JetStream's answers onto the store's errors.
 func classify(err error) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
+		case jsErrCodeDuplicateInProcess:
+			return fmt.Errorf("%w (%s)", ErrCommandInProcess, apiErr.Description)
 		// 10071 is "wrong last sequence"; a replicated stream often answers
 		// 10164 for the same compare-and-set failure. Both are conflicts.
 		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
@@ -247,6 +322,17 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return fmt.Errorf("append: %w", err)
+}
+
+// classifyRead maps a failed read onto ErrLogUnreachable.
+func classifyRead(err error) error {
+	if err == nil || errors.Is(err, ErrLogUnreachable) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrLogUnreachable, err)
 }
 
 // DecodeMessage turns a stored message into an envelope with its sequence.
@@ -277,7 +363,7 @@ func decodeMessage(data []byte, seq uint64, owned bool) (*Envelope, error) {
 func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return 0, classify(err)
+		return 0, classifyRead(err)
 	}
 	return info.State.LastSeq, nil
 }
@@ -286,7 +372,7 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 func (s *Store) Get(ctx context.Context, seq uint64) (*Envelope, error) {
 	m, err := s.stream.GetMsg(ctx, seq)
 	if err != nil {
-		return nil, err
+		return nil, classifyRead(err)
 	}
 	return DecodeMessage(m.Data, m.Sequence)
 }
@@ -299,7 +385,7 @@ func (s *Store) LastOf(ctx context.Context, subject string) (*Envelope, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, classifyRead(err)
 	}
 	return DecodeMessage(m.Data, m.Sequence)
 }
@@ -445,7 +531,7 @@ func (c *readCursor) fill(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: no replica held sequence %d: %v", ErrUnavailable, c.upTo, ctx.Err())
+			return fmt.Errorf("%w: no replica held sequence %d: %w", ErrLogUnreachable, c.upTo, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -462,7 +548,7 @@ func (s *Store) replicaHolds(ctx context.Context, seq uint64) (bool, error) {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return false, nil
 	}
-	return false, classify(err)
+	return false, classifyRead(err)
 }
 
 // directRange asks for up to batch events on filter from sequence from
@@ -504,7 +590,7 @@ func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*
 	ch := make(chan *nats.Msg, r.Batch+2)
 	sub, err := nc.ChanSubscribe(inbox, ch)
 	if err != nil {
-		return nil, false, 0, classify(err)
+		return nil, false, 0, classifyRead(err)
 	}
 	defer sub.Unsubscribe()
 	req, err := json.Marshal(r)
@@ -512,7 +598,7 @@ func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*
 		return nil, false, 0, err
 	}
 	if err := nc.PublishRequest(s.apiPrefix()+"DIRECT.GET."+s.name, inbox, req); err != nil {
-		return nil, false, 0, classify(err)
+		return nil, false, 0, classifyRead(err)
 	}
 	what := r.NextFor
 	if what == "" {
@@ -524,7 +610,7 @@ func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*
 		select {
 		case m = <-ch:
 		case <-ctx.Done():
-			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: %v", ErrUnavailable, what, r.Seq, ctx.Err())
+			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: %w", ErrLogUnreachable, what, r.Seq, ctx.Err())
 		}
 		if status := m.Header.Get("Status"); status != "" && len(m.Data) == 0 {
 			switch status {
@@ -535,9 +621,9 @@ func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*
 			case "404": // nothing at or after r.Seq
 				return out, false, 0, nil
 			case "503":
-				return nil, false, 0, fmt.Errorf("%w: direct get of %s: %w", ErrUnavailable, what, nats.ErrNoResponders)
+				return nil, false, 0, fmt.Errorf("%w: direct get of %s: %w", ErrLogUnreachable, what, nats.ErrNoResponders)
 			}
-			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: status %s %s", ErrUnavailable, what, r.Seq, status, m.Header.Get("Description"))
+			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: status %s %s", ErrLogUnreachable, what, r.Seq, status, m.Header.Get("Description"))
 		}
 		seq := r.Seq + uint64(len(out))
 		if !r.NoHeaders {
@@ -691,12 +777,12 @@ func (sub *Subscription) startLive() error {
 	cons, err := sub.s.stream.OrderedConsumer(sub.ctx, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: sub.next})
 	if err != nil {
-		return classify(err)
+		return classifyRead(err)
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(readBatch),
 		jetstream.PullHeartbeat(tailHeartbeat), jetstream.PullExpiry(10*tailHeartbeat))
 	if err != nil {
-		return classify(err)
+		return classifyRead(err)
 	}
 	sub.mu.Lock()
 	defer sub.mu.Unlock()

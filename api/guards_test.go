@@ -1,0 +1,250 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/opdc/kpiledger/events"
+	"github.com/opdc/kpiledger/events/eventstest"
+)
+
+// cluster is the API on each node of an in-process three-node JetStream
+// cluster: every node its own store connection, read model and HTTP server,
+// the stream replicated three times, so that appends take the replicated
+// path (where a compare-and-set refusal is 10164).
+type cluster struct {
+	c     *eventstest.Cluster
+	nodes []*harness
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("three-node cluster: skipped in -short")
+	}
+	c := eventstest.StartCluster(t, 3)
+	key := []byte("test-key-0123456789-0123456789-0123456789")
+	signer, err := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &cluster{c: c}
+	for _, s := range c.Servers {
+		_, js := eventstest.Connect(t, s)
+		cl.nodes = append(cl.nodes, newHarnessOn(t, eventstest.OpenStore(t, js), key, signer))
+	}
+	return cl
+}
+
+// setups runs a test on one node and on the three-node cluster; nodes
+// returns the harness each concurrent request goes to.
+func onOneNodeAndCluster(t *testing.T, run func(t *testing.T, nodes []*harness)) {
+	t.Run("one node", func(t *testing.T) { run(t, []*harness{newHarness(t)}) })
+	t.Run("three nodes", func(t *testing.T) { run(t, newCluster(t).nodes) })
+}
+
+// answer is one concurrent request's outcome, collected without touching
+// testing.T off the test goroutine.
+type answer struct {
+	status int
+	body   string
+	header http.Header
+	err    error
+}
+
+// race sends n requests at once, request i to nodes[i%len(nodes)], and
+// returns their answers in order.
+func race(nodes []*harness, n int, req func(i int) (method, path, token string, body any, headers []string)) []answer {
+	out := make([]answer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			method, path, token, body, headers := req(i)
+			b, _ := json.Marshal(body)
+			r, err := http.NewRequest(method, nodes[i%len(nodes)].url+path, bytes.NewReader(b))
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			r.Header.Set("Authorization", "Bearer "+token)
+			r.Header.Set("Content-Type", "application/json")
+			for k := 0; k+1 < len(headers); k += 2 {
+				r.Header.Set(headers[k], headers[k+1])
+			}
+			<-start
+			res, err := http.DefaultClient.Do(r)
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			defer res.Body.Close()
+			data, _ := io.ReadAll(res.Body)
+			out[i] = answer{status: res.StatusCode, body: string(data), header: res.Header}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// exactlyOneWins checks that one answer is `win` and every other is
+// `lose` with a body naming the limit.
+func exactlyOneWins(t *testing.T, answers []answer, win, lose int, limit string) {
+	t.Helper()
+	wins := 0
+	for i, a := range answers {
+		switch {
+		case a.err != nil:
+			t.Errorf("request %d: %v", i, a.err)
+		case a.status == win:
+			wins++
+		case a.status == lose && strings.Contains(a.body, limit):
+		default:
+			t.Errorf("request %d: %d %s, want %d or %d naming %q", i, a.status, a.body, win, lose, limit)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d of %d requests succeeded, want exactly 1", wins, len(answers))
+	}
+}
+
+const racers = 8
+
+// oneSlotFramework allows one approved indicator in its "function"
+// component.
+const oneSlotFramework = `{"fiscal_year": 2563, "unit_kind": "province",
+ "components": [
+  {"code": "function", "name_th": "การประเมินตามภารกิจหลัก", "name_en": "Function Base", "min_indicators": 1, "max_indicators": 1},
+  {"code": "agenda", "name_th": "การประเมินตามนโยบายสำคัญเร่งด่วน", "name_en": "Agenda Base", "min_indicators": 1, "max_indicators": 5}],
+ "scheme": {"levels": [{"label": "ขั้นต้น", "score": 50}, {"label": "มาตรฐาน", "score": 75},
+                       {"label": "ขั้นสูง", "score": 100}], "below_first": 0},
+ "rollup": "component_mean",
+ "bands": [{"label": "ระดับคุณภาพ", "min": 90}, {"label": "ระดับต้องปรับปรุง", "min": 0}],
+ "rounds": [12]}`
+
+// TestConcurrentApprovalsRespectComponentMaximum: racers proposed
+// indicators of a component that allows one approved, approved at once
+// with correct If-Match values: one is approved, the rest are refused 409
+// naming the maximum. Before the guard, two or three were approved.
+func TestConcurrentApprovalsRespectComponentMaximum(t *testing.T) {
+	onOneNodeAndCluster(t, func(t *testing.T, nodes []*harness) {
+		h := nodes[0]
+		h.must(201, "POST", "/v1/frameworks", h.opdc(), oneSlotFramework)
+		var ids []string
+		for i := range racers {
+			r := h.must(201, "POST", "/v1/units/TH-50/years/2563/indicators", h.officer("TH-50"),
+				indicatorBody("function", fmt.Sprintf("ตัวชี้วัดที่ %d", i), 1, 1, 2, 3))
+			ids = append(ids, str(r["id"]))
+		}
+		waitAll(t, nodes, h.lastSeq())
+		answers := race(nodes, racers, func(i int) (string, string, string, any, []string) {
+			return "POST", "/v1/indicators/" + ids[i] + "/review", h.opdc(), map[string]any{"decision": "approve"}, ifMatch(1)
+		})
+		exactlyOneWins(t, answers, 200, 409, "maximum of 1 approved")
+	})
+}
+
+// TestConcurrentProposalsRespectUnitYearLimit: a unit-year holding 49 live
+// indicators gets racers proposals at once: one is taken, the rest are
+// refused naming the limit of 50. Before the guard, 16 concurrent
+// proposals into 49 ended with 53.
+func TestConcurrentProposalsRespectUnitYearLimit(t *testing.T) {
+	onOneNodeAndCluster(t, func(t *testing.T, nodes []*harness) {
+		h := nodes[0]
+		h.must(201, "POST", "/v1/frameworks", h.opdc(), fy2563Province)
+		cm := h.officer("TH-50")
+		for i := range 49 {
+			h.must(201, "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("agenda", fmt.Sprintf("ตัวชี้วัดที่ %d", i), 1, 1, 2, 3))
+		}
+		waitAll(t, nodes, h.lastSeq())
+		answers := race(nodes, racers, func(i int) (string, string, string, any, []string) {
+			return "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("agenda", fmt.Sprintf("ตัวชี้วัดแข่ง %d", i), 1, 1, 2, 3), nil
+		})
+		exactlyOneWins(t, answers, 201, 400, "at most 50 live indicators")
+		var page struct{ Indicators []any }
+		r := h.do("GET", "/v1/units/TH-50/years/2563/indicators?min_sequence="+fmt.Sprint(h.lastSeq()), h.auditor(), nil)
+		if err := json.Unmarshal(r.Body, &page); err != nil || len(page.Indicators) != 50 {
+			t.Errorf("the unit-year holds %d indicators (%v), want 50", len(page.Indicators), err)
+		}
+	})
+}
+
+// TestConcurrentProposalsTakeASeriesOnce: racers proposals of one
+// unit-year name the same long-term series at once: one belongs to it, the
+// rest are refused naming the series.
+func TestConcurrentProposalsTakeASeriesOnce(t *testing.T) {
+	onOneNodeAndCluster(t, func(t *testing.T, nodes []*harness) {
+		h := nodes[0]
+		h.must(201, "POST", "/v1/frameworks", h.opdc(), fy2563Province)
+		cm := h.officer("TH-50")
+		series := h.must(201, "POST", "/v1/units/TH-50/series", cm, map[string]any{"title_th": "รายได้จากการท่องเที่ยว", "measure": "ร้อยละ",
+			"direction": "up", "baseline": 30, "start_year": 2563, "end_year": 2565, "targets": map[string]any{"2563": 40, "2564": 45, "2565": 50}})
+		waitAll(t, nodes, h.lastSeq())
+		answers := race(nodes, racers, func(i int) (string, string, string, any, []string) {
+			b := indicatorBody("agenda", fmt.Sprintf("รายได้ %d", i), 1, 35, 40, 45)
+			b["series_id"] = series["id"]
+			return "POST", "/v1/units/TH-50/years/2563/indicators", cm, b, nil
+		})
+		exactlyOneWins(t, answers, 201, 400, "already belongs to this series")
+	})
+}
+
+// TestConcurrentSameIdempotencyKey: identical requests with one
+// Idempotency-Key sent at once (to one node, or one to each node) store
+// one event and are all answered as its retries are: its 201, or 409
+// request-in-progress with Retry-After. Never a 500 (on a replicated
+// stream JetStream answers the second 10158, "duplicate message id is in
+// process", which was passed on as an internal error).
+func TestConcurrentSameIdempotencyKey(t *testing.T) {
+	onOneNodeAndCluster(t, func(t *testing.T, nodes []*harness) {
+		h := nodes[0]
+		h.must(201, "POST", "/v1/frameworks", h.opdc(), fy2563Province)
+		waitAll(t, nodes, h.lastSeq())
+		cm := h.officer("TH-50")
+		for round := range 10 {
+			key := fmt.Sprintf("same-%d", round)
+			before := h.lastSeq()
+			answers := race(nodes, 3, func(i int) (string, string, string, any, []string) {
+				return "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("agenda", "ตัวชี้วัดซ้ำ "+key, 1, 1, 2, 3),
+					[]string{"Idempotency-Key", key}
+			})
+			ids := map[string]bool{}
+			for i, a := range answers {
+				switch {
+				case a.err != nil:
+					t.Fatalf("round %d request %d: %v", round, i, a.err)
+				case a.status == 201:
+					var v struct{ ID string }
+					_ = json.Unmarshal([]byte(a.body), &v)
+					ids[v.ID] = true
+				case a.status == 409 && strings.Contains(a.body, "/request-in-progress") && a.header.Get("Retry-After") != "":
+				default:
+					t.Fatalf("round %d request %d: %d %s", round, i, a.status, a.body)
+				}
+			}
+			if len(ids) != 1 {
+				t.Fatalf("round %d: answers name %d indicators, want 1: %v", round, len(ids), ids)
+			}
+			if got := h.lastSeq() - before; got != 1 {
+				t.Fatalf("round %d: %d events stored, want 1", round, got)
+			}
+		}
+	})
+}
+
+// waitAll waits until every node's read model has applied seq.
+func waitAll(t *testing.T, nodes []*harness, seq uint64) {
+	t.Helper()
+	for _, n := range nodes {
+		n.must(200, "GET", fmt.Sprintf("/v1/units?min_sequence=%d", seq), n.auditor(), nil)
+	}
+}
