@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
 )
@@ -246,5 +247,106 @@ func waitAll(t *testing.T, nodes []*harness, seq uint64) {
 	t.Helper()
 	for _, n := range nodes {
 		n.must(200, "GET", fmt.Sprintf("/v1/units?min_sequence=%d", seq), n.auditor(), nil)
+	}
+}
+
+// TestHistoryBreakingALimitIsFlagged: a log written before the guards,
+// where two approvals took a one-slot component, 51 indicators filled a
+// unit-year and two took one series, still folds (every view answers) and
+// the audit trail flags each event that broke a rule. So does a proposal
+// recorded as decided on a framework version already superseded.
+func TestHistoryBreakingALimitIsFlagged(t *testing.T) {
+	h := newHarness(t)
+	h.must(201, "POST", "/v1/frameworks", h.opdc(), oneSlotFramework)
+	ctx := t.Context()
+	officer := domain.Actor{Subject: "officer@TH-50", Role: domain.RoleUnit, Unit: "TH-50"}
+	appendRaw := func(agg *events.Aggregate, ev domain.Event) {
+		t.Helper()
+		env, err := events.NewEnvelope(ev, *agg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Actor = officer
+		res, err := h.store.Append(ctx, env, agg.LastSeq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agg.Version, agg.LastHash, agg.LastSeq = env.AggregateVersion, env.Hash, res.Sequence
+	}
+	spec := func(component, title, series string) domain.IndicatorSpec {
+		return domain.IndicatorSpec{Component: component, TitleTH: title, Measure: "ร้อยละ", Direction: domain.DirectionUp,
+			Weight: "1", Targets: []domain.Number{"1", "2", "3"}, SeriesID: series}
+	}
+	var aggs []*events.Aggregate
+	for i := range 51 {
+		id := fmt.Sprintf("old-%02d", i)
+		agg := &events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: "TH-50", FiscalYear: 2563}
+		component, series := "agenda", ""
+		if i < 2 {
+			component, series = "function", "s-old"
+		}
+		appendRaw(agg, domain.IndicatorProposed{ID: id, Unit: "TH-50", FiscalYear: 2563, Spec: spec(component, fmt.Sprintf("ตัวชี้วัดเดิม %d", i), series)})
+		aggs = append(aggs, agg)
+	}
+	for _, agg := range aggs[:2] {
+		appendRaw(agg, domain.IndicatorReviewed{Decision: domain.DecisionApprove, OnVersion: 1})
+	}
+	// A framework revision, then a proposal recorded as decided on the
+	// version before it.
+	fw := h.must(200, "GET", "/v1/frameworks/2563/province?min_sequence="+fmt.Sprint(h.lastSeq()), h.opdc(), nil)
+	var revision map[string]any
+	if err := json.Unmarshal([]byte(oneSlotFramework), &revision); err != nil {
+		t.Fatal(err)
+	}
+	revision["reason"] = "แก้ไขเกณฑ์"
+	h.must(201, "POST", "/v1/frameworks/2563/province/revisions", h.opdc(), revision, ifMatch(fw["version"])...)
+	late := &events.Aggregate{Kind: events.KindIndicator, ID: "late", Unit: "TH-57", FiscalYear: 2563}
+	lateEv := domain.IndicatorProposed{ID: "late", Unit: "TH-57", FiscalYear: 2563, Spec: spec("agenda", "ตัวชี้วัดช้า", ""), FrameworkVersion: 1}
+	env, err := events.NewEnvelope(lateEv, *late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Actor = domain.Actor{Subject: "officer@TH-57", Role: domain.RoleUnit, Unit: "TH-57"}
+	if _, err := h.store.Append(ctx, env, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// A proposal through the API records the version it was decided on.
+	h.must(201, "POST", "/v1/units/TH-57/years/2563/indicators?min_sequence="+fmt.Sprint(h.lastSeq()), h.officer("TH-57"),
+		indicatorBody("agenda", "ตัวชี้วัดใหม่", 1, 1, 2, 3))
+	var page struct {
+		Events []struct {
+			Data struct {
+				FrameworkVersion uint64 `json:"framework_version"`
+			}
+		}
+	}
+	if err := json.Unmarshal(h.do("GET", fmt.Sprintf("/v1/events?after=%d", h.lastSeq()-1), h.auditor(), nil).Body, &page); err != nil ||
+		len(page.Events) != 1 || page.Events[0].Data.FrameworkVersion != 2 {
+		t.Errorf("the new proposal does not record framework version 2: %+v %v", page, err)
+	}
+
+	seq := fmt.Sprint(h.lastSeq())
+	h.must(200, "GET", "/v1/units/TH-50/years/2563/scorecard?min_sequence="+seq, h.auditor(), nil)
+	rules := func(unit string) map[string]int {
+		var trail struct {
+			Flags []struct{ Rule string }
+		}
+		r := h.do("GET", "/v1/units/"+unit+"/years/2563/audit?min_sequence="+seq, h.auditor(), nil)
+		if r.Status != 200 || json.Unmarshal(r.Body, &trail) != nil {
+			t.Fatalf("audit of %s: %d %s", unit, r.Status, r.Body)
+		}
+		out := map[string]int{}
+		for _, f := range trail.Flags {
+			out[f.Rule]++
+		}
+		return out
+	}
+	want := map[string]int{"indicators_per_unit_year": 1, "component_max_indicators": 1, "series_per_year": 1}
+	if got := rules("TH-50"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("TH-50 flags %v, want %v", got, want)
+	}
+	if got := rules("TH-57"); fmt.Sprint(got) != fmt.Sprint(map[string]int{"superseded_framework": 1}) {
+		t.Errorf("TH-57 flags %v, want one superseded_framework", got)
 	}
 }

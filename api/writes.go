@@ -232,7 +232,7 @@ func (s *Server) proposeIndicator(c echo.Context) error {
 	id := newID()
 	w, err := s.executeGuarded(c, req, unitYearIndicators(unit.Code, fy), func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		ev, err := domain.ProposeIndicator(id, unit.Code, fy, spec, st.IndicatorContext(unit.Code, fy, unit.Kind, spec, ""))
-		return ev, head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit.Code, FiscalYear: fy}), err
+		return withFrameworkVersion(st, ev, fy, unit.Kind), head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit.Code, FiscalYear: fy}), err
 	})
 	if err != nil {
 		return err
@@ -286,12 +286,39 @@ func (s *Server) indicatorCommand(c echo.Context, status int, ifMatchRequired, u
 			return nil, agg, err
 		}
 		ev, err := decide(st, cur)
-		return ev, agg, err
+		if err != nil {
+			return nil, agg, err
+		}
+		return withFrameworkVersion(st, ev, cur.FiscalYear, s.unitKind(st, cur.Unit)), agg, nil
 	})
 	if err != nil {
 		return err
 	}
 	return s.respond(c, status, w, renderIndicator(id))
+}
+
+// withFrameworkVersion records, in a decision that checked the year's
+// framework, the framework version it checked: the framework is a second
+// boundary beyond the append's guard, and the audit trail shows it.
+func withFrameworkVersion(st *projections.State, ev domain.Event, fy int, kind domain.UnitKind) domain.Event {
+	v := st.Frameworks[events.FrameworkID(fy, string(kind))].Version()
+	switch e := ev.(type) {
+	case domain.IndicatorProposed:
+		e.FrameworkVersion = v
+		return e
+	case domain.IndicatorRevised:
+		e.FrameworkVersion = v
+		return e
+	case domain.IndicatorReviewed:
+		if e.Decision == domain.DecisionApprove {
+			e.FrameworkVersion = v
+		}
+		return e
+	case domain.ResultReported:
+		e.FrameworkVersion = v
+		return e
+	}
+	return ev
 }
 
 func ownerOf(c echo.Context, ind *domain.Indicator) error { return requireOwner(c, ind.Unit) }
