@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -348,5 +349,24 @@ func TestHistoryBreakingALimitIsFlagged(t *testing.T) {
 	}
 	if got := rules("TH-57"); fmt.Sprint(got) != fmt.Sprint(map[string]int{"superseded_framework": 1}) {
 		t.Errorf("TH-57 flags %v, want one superseded_framework", got)
+	}
+}
+
+// TestProblemTypesDocumented: the OpenAPI document and the README name
+// each problem type a client acts on when the log or the read model fails.
+func TestProblemTypesDocumented(t *testing.T) {
+	h := newHarness(t)
+	doc := string(h.do("GET", "/openapi.json", "", nil).Body)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, slug := range []string{"no-quorum", "not-confirmed", "read-model-behind", "not-ready", "log-unreachable", "request-in-progress"} {
+		if !strings.Contains(doc, "503 "+slug) && !strings.Contains(doc, "409 "+slug) {
+			t.Errorf("the OpenAPI Problem description does not name %s", slug)
+		}
+		if !strings.Contains(string(readme), "`"+slug+"`") {
+			t.Errorf("the README does not name %s", slug)
+		}
 	}
 }

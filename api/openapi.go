@@ -64,7 +64,7 @@ func (s *Server) OpenAPI() map[string]any {
 			"schemas":         g.defs,
 			"securitySchemes": map[string]any{"bearerAuth": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
 			"responses": map[string]any{"Problem": map[string]any{
-				"description": "An error, as an RFC 9457 problem document",
+				"description": problemDescription,
 				"content":     map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}},
 			}},
 		},
@@ -181,3 +181,15 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	}
 	return out
 }
+
+// problemDescription documents the problem types a client acts on by
+// type alone (the README has the same table).
+const problemDescription = "An error, as an RFC 9457 problem document. Its `type` is https://kpiledger.opdc.go.th/problems/ followed by a slug a client can act on without reading the detail. " +
+	"503 no-quorum: the node could not reach enough of its cluster and refused the write before it reached the log; nothing was appended. " +
+	"503 not-confirmed: the write's outcome is unknown; repeat it with the same Idempotency-Key, which stores it at most once. " +
+	"503 read-model-behind: the event was appended (see `sequence`) but this node's read models have not applied it yet, or have not reached min_sequence. " +
+	"503 not-ready: the node is still rebuilding its read models. " +
+	"503 log-unreachable: a read could not reach the event log; the request wrote nothing. " +
+	"409 request-in-progress: a request with the same Idempotency-Key is being written; repeat it after Retry-After seconds to get its answer. " +
+	"409 concurrent-write: the resource kept changing while the request was decided. " +
+	"409 stale-version, 409 conflict, 400 validation, 404 not-found, 401 unauthenticated, 403 forbidden, 413 too-large, 422 idempotency-key-reused, 428 precondition-required: as their titles say."
