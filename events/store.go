@@ -441,8 +441,9 @@ func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) erro
 		defer cancel()
 	}
 	cursors := make([]*readCursor, len(filters))
+	held := false // a replica was seen to hold upTo
 	for i, f := range filters {
-		cursors[i] = &readCursor{s: s, filter: f, next: o.After + 1, upTo: upTo}
+		cursors[i] = &readCursor{s: s, filter: f, next: o.After + 1, upTo: upTo, held: &held}
 	}
 	// Merge the filters' cursors by sequence; filters that overlap give an
 	// event once.
@@ -492,6 +493,7 @@ type readCursor struct {
 	upTo   uint64
 	buf    []*Envelope
 	done   bool
+	held   *bool // shared by a read's cursors: a replica holds upTo
 }
 
 // fill fetches the cursor's next batch when its buffer is empty.
@@ -521,11 +523,14 @@ func (c *readCursor) fill(ctx context.Context) error {
 		// that has not applied the last events would otherwise cut the
 		// read short. Its store is append-only and in order, so holding
 		// upTo means holding every event before it.
-		held, err := c.s.replicaHolds(ctx, c.upTo)
-		if err != nil {
-			return err
+		if !*c.held {
+			held, err := c.s.replicaHolds(ctx, c.upTo)
+			if err != nil {
+				return err
+			}
+			*c.held = held
 		}
-		if held {
+		if *c.held {
 			c.done = true
 			return nil
 		}

@@ -211,25 +211,32 @@ func OpenStore(t testing.TB, js jetstream.JetStream, opts ...events.Option) *eve
 // It returns the stream's last sequence.
 func Fill(t testing.TB, js jetstream.JetStream, stream string, unit string, fy int, n int) uint64 {
 	t.Helper()
-	const window = 512
+	const window = 256
 	futures := make(chan jetstream.PubAckFuture, window)
 	done := make(chan error, 1)
 	var last uint64
 	go func() {
 		var first error
 		for f := range futures {
+			var err error
 			select {
 			case ack := <-f.Ok():
 				last = max(last, ack.Sequence)
-			case err := <-f.Err():
-				if first == nil {
-					first = err
-				}
+				continue
+			case err = <-f.Err():
 			case <-time.After(30 * time.Second):
-				if first == nil {
-					first = errors.New("no acknowledgement within 30s")
-				}
+				err = errors.New("no acknowledgement within 30s")
 			}
+			// A loaded machine can starve a cluster into an election
+			// mid-fill: publish again, de-duplicated by the message id.
+			ack, rerr := republish(js, f.Msg())
+			if rerr != nil {
+				if first == nil {
+					first = fmt.Errorf("%v, then %w", err, rerr)
+				}
+				continue
+			}
+			last = max(last, ack.Sequence)
 		}
 		done <- first
 	}()
@@ -271,4 +278,22 @@ func Fill(t testing.TB, js jetstream.JetStream, stream string, unit string, fy i
 		t.Fatalf("fill: %v", err)
 	}
 	return last
+}
+
+// republish publishes m again until it is acknowledged (as a duplicate if
+// the first attempt was stored after all), for up to 30 s.
+func republish(js jetstream.JetStream, m *nats.Msg) (*jetstream.PubAck, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		retry := nats.NewMsg(m.Subject)
+		retry.Data, retry.Header = m.Data, nats.Header{}
+		retry.Header.Set(jetstream.MsgIDHeader, m.Header.Get(jetstream.MsgIDHeader))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ack, err := js.PublishMsg(ctx, retry)
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			return ack, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
