@@ -370,3 +370,78 @@ func TestProblemTypesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameworkRevisionRacingProposals: a revision removing a component
+// races racers proposals into it. The revision is guarded by the whole
+// log, so it never lands after a proposal it did not count: if it
+// succeeds, every proposal into the removed component that landed after
+// it was decided on the previous framework version, says so in its event,
+// and is flagged superseded_framework in the audit trail.
+func TestFrameworkRevisionRacingProposals(t *testing.T) {
+	onOneNodeAndCluster(t, func(t *testing.T, nodes []*harness) {
+		h := nodes[0]
+		h.must(201, "POST", "/v1/frameworks", h.opdc(), fy2563Province)
+		waitAll(t, nodes, h.lastSeq())
+		var revision map[string]any
+		if err := json.Unmarshal([]byte(fy2563Province), &revision); err != nil {
+			t.Fatal(err)
+		}
+		revision["components"] = revision["components"].([]any)[:1] // function only: agenda removed
+		revision["reason"] = "ยุบองค์ประกอบ"
+		cm := h.officer("TH-50")
+		answers := race(nodes, racers+1, func(i int) (string, string, string, any, []string) {
+			if i == racers {
+				return "POST", "/v1/frameworks/2563/province/revisions", h.opdc(), revision, ifMatch(1)
+			}
+			return "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("agenda", fmt.Sprintf("ตัวชี้วัด %d", i), 1, 1, 2, 3), nil
+		})
+		revised := answers[racers].status == 201
+		if !revised && !(answers[racers].status == 400 && strings.Contains(answers[racers].body, "cannot be removed")) {
+			t.Fatalf("revision: %d %s", answers[racers].status, answers[racers].body)
+		}
+		seq := h.lastSeq()
+		var page struct {
+			Events []struct {
+				Sequence uint64
+				Type     string
+				Data     struct {
+					FrameworkVersion uint64 `json:"framework_version"`
+				}
+			}
+		}
+		if err := json.Unmarshal(h.do("GET", "/v1/events?limit=100", h.auditor(), nil).Body, &page); err != nil {
+			t.Fatal(err)
+		}
+		var revisedAt uint64
+		for _, e := range page.Events {
+			if e.Type == events.TypeFrameworkRevised {
+				revisedAt = e.Sequence
+			}
+		}
+		late := 0
+		for i, a := range answers[:racers] {
+			if a.status != 201 && !(revised && a.status == 400 && strings.Contains(a.body, "component")) {
+				t.Errorf("proposal %d: %d %s", i, a.status, a.body)
+			}
+		}
+		for _, e := range page.Events {
+			if e.Type != events.TypeIndicatorProposed {
+				continue
+			}
+			if revised && e.Sequence > revisedAt {
+				late++
+				if e.Data.FrameworkVersion != 1 {
+					t.Errorf("a proposal into the removed component landed after the revision, decided on version %d", e.Data.FrameworkVersion)
+				}
+			}
+		}
+		var trail struct{ Flags []struct{ Rule string } }
+		if err := json.Unmarshal(h.do("GET", fmt.Sprintf("/v1/units/TH-50/years/2563/audit?min_sequence=%d", seq), h.auditor(), nil).Body, &trail); err != nil {
+			t.Fatal(err)
+		}
+		if len(trail.Flags) != late {
+			t.Errorf("%d flags for %d proposals landed after the revision: %+v", len(trail.Flags), late, trail.Flags)
+		}
+		t.Logf("revision %v, %d proposals landed after it (flagged)", revised, late)
+	})
+}
