@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -85,7 +86,29 @@ func TestClusterAuditorReads(t *testing.T) {
 	}
 	run("all nodes up", cl.nodes)
 	cl.c.Stop(2)
+	// If the stopped node led the stream, the other two elect a leader
+	// first (a few seconds, during which reads that ask the stream for
+	// its last sequence answer 503 log-unreachable, as writes answer 503).
+	waitForStreamLeader(t, cl.nodes[0])
 	run("one node stopped", cl.nodes[:2])
+}
+
+// waitForStreamLeader waits until the stream answers h's store again.
+func waitForStreamLeader(t *testing.T, h *harness) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, err := h.store.LastSequence(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no stream leader 30 s after a node stopped: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestExportFailingBeforeFirstByte: when the log cannot be read, an export
