@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -67,9 +68,48 @@ type Written struct {
 	Replayed bool // the answer to an earlier request with the same Idempotency-Key
 }
 
+// guardFunc names, under the same read lock as the decision, what the
+// decision read beyond its aggregate, so that the append is refused if any
+// of it changed in the meantime (see guard).
+type guardFunc func(st *projections.State, agg events.Aggregate) guard
+
+// guard is the boundary of a decision beyond its own aggregate. The zero
+// guard is the aggregate alone. A filter guard names a subject filter that
+// also covers the aggregate and the sequence its last event had; a stream
+// guard is the whole log (its last sequence), for a decision that read
+// aggregates no narrower filter shares with its own.
+type guard struct {
+	events.Guard
+	Stream     bool
+	StreamLast uint64
+}
+
+// unitYearIndicators guards a decision that counted or matched a
+// unit-year's indicators: every indicator write of the unit-year moves it.
+func unitYearIndicators(unit string, fy int) guardFunc {
+	return func(st *projections.State, _ events.Aggregate) guard {
+		return guard{Guard: events.Guard{Filter: projections.UnitYearIndicatorsFilter(unit, fy), Last: st.UnitYearIndicatorsLast(unit, fy)}}
+	}
+}
+
+// wholeLog guards a decision on the entire log as the read model has it.
+func wholeLog(st *projections.State, _ events.Aggregate) guard {
+	return guard{Stream: true, StreamLast: st.Sequence}
+}
+
 // maxAttempts bounds re-deciding after a concurrent write changed the
-// aggregate between our read and our append.
-const maxAttempts = 5
+// aggregate, or what the decision read beyond it, between our read and our
+// append.
+const maxAttempts = 10
+
+// conflictPause is a random pause before deciding again after a conflict,
+// growing with the attempt: on a replicated stream the winner may still be
+// in flight (JetStream refuses writes guarded by the same filter until it
+// is stored), and re-deciding at once would lose again to the same write.
+func conflictPause(attempt int) time.Duration {
+	ceiling := min(time.Millisecond<<attempt, 100*time.Millisecond)
+	return time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond
+}
 
 var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
@@ -78,6 +118,13 @@ var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 // once this node's read model includes the event (read-your-writes). It is
 // the one command path: the HTTP handlers, and the bench, call it.
 func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Written, error) {
+	return s.ExecuteGuarded(ctx, cmd, nil, decide)
+}
+
+// ExecuteGuarded is Execute for a decision that reads beyond its own
+// aggregate: guardOf names what it read, and the append is refused (and
+// the command decided again on the new state) if that changed first.
+func (s *Server) ExecuteGuarded(ctx context.Context, cmd Command, guardOf guardFunc, decide Decide) (Written, error) {
 	p := cmd.Principal
 	commandID, keyed, err := s.commandID(cmd.IdempotencyKey, p)
 	if err != nil {
@@ -97,9 +144,15 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 		var (
 			ev  domain.Event
 			agg events.Aggregate
+			g   guard
 			err error
 		)
-		s.model.Read(func(st *projections.State) { ev, agg, err = decide(st) })
+		s.model.Read(func(st *projections.State) {
+			ev, agg, err = decide(st)
+			if err == nil && guardOf != nil {
+				g = guardOf(st, agg)
+			}
+		})
 		if err != nil {
 			return Written{}, err
 		}
@@ -118,12 +171,36 @@ func (s *Server) Execute(ctx context.Context, cmd Command, decide Decide) (Writt
 		if keyed {
 			env.RequestHash = cmd.RequestHash
 		}
-		res, err := s.store.Append(ctx, env, agg.LastSeq)
+		var res events.Appended
+		switch {
+		case g.Stream:
+			res, err = s.store.AppendAfter(ctx, env, agg.LastSeq, g.StreamLast)
+		case g.Filter != "":
+			res, err = s.store.AppendGuarded(ctx, env, agg.LastSeq, g.Guard)
+		default:
+			res, err = s.store.Append(ctx, env, agg.LastSeq)
+		}
 		if errors.Is(err, events.ErrVersionConflict) && attempt < maxAttempts {
-			// Another write reached the aggregate first: let the read model
-			// catch up with the log and decide again on the new state.
+			// Another write reached the aggregate, or what the decision
+			// read beyond it, first: let the read model catch up with the
+			// log and decide again on the new state.
+			select {
+			case <-ctx.Done():
+				return Written{}, ctx.Err()
+			case <-time.After(conflictPause(attempt)):
+			}
 			if err := s.catchUp(ctx); err != nil {
 				return Written{}, err
+			}
+			if keyed {
+				// The write that got there first may have been this very
+				// command, sent twice at once: answer as a retry.
+				if w, ok, err := s.replay(commandID, cmd); ok || err != nil {
+					if err == nil {
+						err = s.waitFor(ctx, w.Sequence)
+					}
+					return w, err
+				}
 			}
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -30,6 +31,8 @@ type Problem struct {
 	CurrentVersion *uint64             `json:"current_version,omitempty"`
 	Limit          string              `json:"limit,omitempty"`
 	Sequence       *uint64             `json:"sequence,omitempty"`
+	// RetryAfter, in seconds, is sent as the Retry-After header when set.
+	RetryAfter int `json:"-"`
 }
 
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
@@ -101,9 +104,23 @@ func toProblem(err error) *Problem {
 	case errors.Is(err, events.ErrLogMissing):
 		return problem(http.StatusServiceUnavailable, "log-missing", "Event log missing",
 			err.Error()+"; nothing can be written until an operator restores the stream")
+	case errors.Is(err, events.ErrCommandInProcess):
+		q := problem(http.StatusConflict, "request-in-progress", "Same request in progress",
+			"a request with this Idempotency-Key is still being written; repeat it with the same Idempotency-Key to get its answer")
+		q.RetryAfter = 1
+		return q
+	// The three ways the log can fail a request, each its own type so that
+	// a client can act without reading the prose: a refusal is a promise
+	// (nothing was appended), an unconfirmed write is an uncertainty (it
+	// may have been), a failed read wrote nothing.
+	case errors.Is(err, events.ErrNoQuorum):
+		return problem(http.StatusServiceUnavailable, "no-quorum", "No quorum: nothing was appended", err.Error())
+	case errors.Is(err, events.ErrLogUnreachable):
+		return problem(http.StatusServiceUnavailable, "log-unreachable", "Event log unreachable",
+			"the event log could not be read ("+err.Error()+"); this request wrote nothing; retry")
 	case errors.Is(err, events.ErrUnavailable):
-		return problem(http.StatusServiceUnavailable, "unavailable", "Event log unavailable",
-			"the write was not confirmed ("+err.Error()+"); nothing is lost by retrying with the same Idempotency-Key")
+		return problem(http.StatusServiceUnavailable, "not-confirmed", "Write not confirmed",
+			"the write was not confirmed ("+err.Error()+"); it may or may not have been appended; repeat it with the same Idempotency-Key, which stores it at most once")
 	case errors.Is(err, projections.ErrStopped):
 		return problem(http.StatusServiceUnavailable, "read-model-stopped", "Read model stopped", err.Error())
 	case errors.As(err, &mbe):
@@ -139,6 +156,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		p := toProblem(err)
 		if p.Status >= 500 {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", p.Status, "err", err)
+		}
+		if p.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 		}
 		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="kpiledger"`)

@@ -39,26 +39,35 @@ func newHarness(t testing.TB) *harness { t.Helper(); return newHarnessWith(t, ni
 // sign-on, a clock) before it starts.
 func newHarnessWith(t testing.TB, adjust func(*api.Config)) *harness {
 	t.Helper()
-	store := eventstest.NewStore(t)
-	model := projections.NewModel()
-	ctx, cancel := context.WithCancel(context.Background())
-	runner := &projections.Runner{Store: store, Model: model}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = runner.Run(ctx) }()
 	key := []byte("test-key-0123456789-0123456789-0123456789")
 	signer, err := events.LoadSigningKey(t.TempDir(), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newHarnessOn(t, eventstest.NewStore(t), key, signer, adjust)
+}
+
+// newHarnessOn serves the API over a given store (one node of a cluster),
+// with its own read model and runner; adjust, when not nil, changes the
+// server's configuration before it starts.
+func newHarnessOn(t testing.TB, store *events.Store, key []byte, signer *events.SigningKey, adjust ...func(*api.Config)) *harness {
+	t.Helper()
+	model := projections.NewModel()
+	ctx, cancel := context.WithCancel(context.Background())
+	runner := &projections.Runner{Store: store, Model: model}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = runner.Run(ctx) }()
 	cfg := api.Config{Store: store, Model: model, TokenKey: key, Signer: signer}
-	if adjust != nil {
-		adjust(&cfg)
+	for _, a := range adjust {
+		if a != nil {
+			a(&cfg)
+		}
 	}
 	// Every exchange of the API tests is checked against /openapi.json.
 	srv := httptest.NewServer(openapitest.Handler(t, api.New(cfg).Handler()))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	h := &harness{t: t, url: srv.URL, store: store, model: model, key: key, signer: signer}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !model.Ready() {
 		if time.Now().After(deadline) {
 			t.Fatal("read model never became ready")

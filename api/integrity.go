@@ -94,24 +94,76 @@ func (s *Server) export(c echo.Context) error {
 	if scope.FiscalYear != 0 {
 		name += "-" + strconv.Itoa(scope.FiscalYear)
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "application/x-ndjson; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%d.jsonl"`, name, last))
-	c.Response().WriteHeader(http.StatusOK)
-	w, err := events.NewBundleWriter(c.Response(), s.signer, s.store.Name(), scope, filters, s.now(), cut)
+	// Nothing is sent until the first bytes of events have been read:
+	// a read that fails before then is answered 503 problem+json, never
+	// 200 with an empty body.
+	out := &deferredBody{c: c, open: func(h http.Header) {
+		h.Set(echo.HeaderContentType, "application/x-ndjson; charset=utf-8")
+		h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%d.jsonl"`, name, last))
+	}}
+	w, err := events.NewBundleWriter(out, s.signer, s.store.Name(), scope, filters, s.now(), cut)
 	if err != nil {
 		return err
 	}
-	// Once streaming has begun the status cannot change: an error leaves
-	// the bundle without its trailer, which the verifier reports as truncated.
 	if err := s.store.Read(ctx, events.ReadOptions{Filters: filters, UpTo: last}, w.Event); err != nil {
-		s.log.Error("export interrupted", "err", err)
+		if !out.sent {
+			return err
+		}
+		// Once streaming has begun the status cannot change: the bundle
+		// ends without its signed trailer, which the verifier reports as
+		// truncated.
+		s.log.Error("export interrupted: the bundle was sent without its trailer", "scope", name, "up_to", last, "err", err)
 		return nil
 	}
 	if err := w.Close(last); err != nil {
+		if !out.sent {
+			return err
+		}
 		s.log.Error("export trailer", "err", err)
+		return nil
 	}
-	return nil
+	return out.flush()
+}
+
+// deferredBody holds a streamed answer's first bytes back until there are
+// enough of them (or the answer is complete), so that a failure before
+// then can still be answered with an error status.
+type deferredBody struct {
+	c    echo.Context
+	open func(http.Header) // sets the success headers
+	buf  []byte
+	sent bool // the status line and the buffer went out
+}
+
+// deferredHold is how much a deferredBody holds before it starts sending.
+const deferredHold = 64 << 10
+
+func (d *deferredBody) Write(p []byte) (int, error) {
+	if d.sent {
+		return d.c.Response().Write(p)
+	}
+	d.buf = append(d.buf, p...)
+	if len(d.buf) >= deferredHold {
+		if err := d.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// flush sends the status, the headers and what is held.
+func (d *deferredBody) flush() error {
+	if !d.sent {
+		d.sent = true
+		d.open(d.c.Response().Header())
+		d.c.Response().WriteHeader(http.StatusOK)
+	}
+	if len(d.buf) == 0 {
+		return nil
+	}
+	_, err := d.c.Response().Write(d.buf)
+	d.buf = nil
+	return err
 }
 
 // bundleCut is the latest checkpoint (signed now if events came after it)
@@ -175,6 +227,13 @@ func (s *Server) tilesAt(ctx context.Context, size uint64) (*events.Tiles, error
 	}
 	t := s.tiles.t
 	s.tiles.mu.Unlock()
+	if uint64(t.Size()) < size {
+		// A size beyond the log is answered at once: reading up to it
+		// would wait for a sequence no replica holds.
+		if last, err := s.store.LastSequence(ctx); err == nil && size > last {
+			return nil, notFound("the log holds %d events, not %d", last, size)
+		}
+	}
 	// A read on a cluster can find no responder for a moment (a consumer
 	// being placed, a leader moving): a few quick tries ride it out.
 	for attempt := 1; uint64(t.Size()) < size; attempt++ {

@@ -210,7 +210,7 @@ func (s *Server) OpenAPI() map[string]any {
 	}
 
 	problemContent := map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}
-	responses := map[string]any{"Error": map[string]any{"description": "An unexpected error, as an RFC 9457 problem document", "content": problemContent}}
+	responses := map[string]any{"Error": map[string]any{"description": problemDescription, "content": problemContent}}
 	for status, e := range errorResponses {
 		resp := map[string]any{"description": e.description, "content": problemContent}
 		if status == http.StatusUnauthorized {
@@ -496,3 +496,19 @@ func (g *schemaGen) close(s any, done map[string]bool) {
 		}
 	}
 }
+
+// problemDescription documents the problem types a client acts on by
+// type alone (the README has the same table).
+const problemDescription = "An error, as an RFC 9457 problem document. Its `type` is https://kpiledger.opdc.go.th/problems/ followed by a slug a client can act on without reading the detail. " +
+	"503 no-quorum: the node could not reach enough of its cluster and refused the write before it reached the log; nothing was appended. " +
+	"503 not-confirmed: the write's outcome is unknown; repeat it with the same Idempotency-Key, which stores it at most once. " +
+	"503 read-model-behind: the event was appended (see `sequence`) but this node's read models have not applied it yet, or have not reached min_sequence. " +
+	"503 not-ready: the node is still rebuilding its read models. " +
+	"503 log-unreachable: a read could not reach the event log; the request wrote nothing. " +
+	"503 log-missing: the event stream is gone or was replaced under this node; it refuses writes until an operator restores it. " +
+	"503 read-only: the node started with no disk space to write; it serves reads only. " +
+	"429 rate-limited: this caller has written faster than its allowance; retry after Retry-After seconds. " +
+	"408 slow-body: the request body did not arrive in time. " +
+	"409 request-in-progress: a request with the same Idempotency-Key is being written; repeat it after Retry-After seconds to get its answer. " +
+	"409 concurrent-write: the resource kept changing while the request was decided. " +
+	"409 stale-version, 409 conflict, 400 validation, 404 not-found, 401 unauthenticated, 403 forbidden, 413 too-large, 422 idempotency-key-reused, 428 precondition-required: as their titles say."

@@ -78,7 +78,7 @@ func TestProofEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := func(key, body string) resp {
-		return h.do("POST", fmt.Sprintf("/v1/checkpoints/%d/cosignatures?%s", to, url.Values{"key": {key}}.Encode()), auditor, body)
+		return h.do("POST", fmt.Sprintf("/v1/checkpoints/%d/cosignatures?%s", to, url.Values{"key": {key}}.Encode()), auditor, body, "Content-Type", "text/plain; charset=utf-8")
 	}
 	if r := post(vkey, strings.Replace(cosigned, "\n4\n", "\n5\n", 1)); r.Status != 400 {
 		t.Fatalf("a cosignature over another text: %d %s", r.Status, r.Body)

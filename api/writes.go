@@ -119,6 +119,9 @@ func renderInnovation(id string) func(*projections.State) (any, uint64) {
 }
 
 // publishFramework: POST /v1/frameworks.
+//
+// Reads beyond its aggregate: nothing (whether the year's framework exists
+// is its own aggregate). Guard: the framework's own subject.
 func (s *Server) publishFramework(c echo.Context) error {
 	if err := requireRole(c, domain.RoleOPDC); err != nil {
 		return err
@@ -145,6 +148,16 @@ func (s *Server) publishFramework(c echo.Context) error {
 }
 
 // reviseFramework: POST /v1/frameworks/{fy}/{kind}/revisions.
+//
+// Reads beyond its aggregate: the components in use, i.e. the live
+// indicators of every unit of the kind in the year
+// (kpi.u.*.<fy>.indicator.>), which a revision may not remove nor change
+// the number of levels under. Guard: the whole log's last sequence
+// (Nats-Expected-Last-Sequence), because no subject filter covers both the
+// framework (kpi.fw.<fy>.<kind>) and the indicators, and JetStream checks
+// the stream's last sequence against writes still in flight on a
+// replicated stream, which a wildcard subject guard does not see. A
+// revision is rare; any write in between makes it decide again.
 func (s *Server) reviseFramework(c echo.Context) error {
 	if err := requireRole(c, domain.RoleOPDC); err != nil {
 		return err
@@ -176,7 +189,7 @@ func (s *Server) reviseFramework(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	w, err := s.ExecuteGuarded(c.Request().Context(), cmd, wholeLog, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		h := st.Frameworks[id]
 		if h == nil {
 			return nil, events.Aggregate{}, notFound("no FY%d %s framework is published", fy, kind)
@@ -194,6 +207,9 @@ func (s *Server) reviseFramework(c echo.Context) error {
 }
 
 // registerUnit: POST /v1/units.
+//
+// Reads beyond its aggregate: nothing (provinces are built in; a
+// department's registration is its own subject kpi.reg.<code>).
 func (s *Server) registerUnit(c echo.Context) error {
 	if err := requireRole(c, domain.RoleOPDC); err != nil {
 		return err
@@ -224,6 +240,16 @@ func (s *Server) registerUnit(c echo.Context) error {
 }
 
 // proposeIndicator: POST /v1/units/{unit}/years/{fy}/indicators.
+//
+// Reads beyond its aggregate (a new indicator, so everything it reads is
+// beyond it): the unit-year's live indicators (at most 50) and whether one
+// of them already belongs to the named series; the year's current
+// framework (components, scheme); the named series (unit, years,
+// direction; a series is never changed once defined). Guard: the
+// unit-year's indicators, kpi.u.<unit>.<fy>.indicator.>. The framework is
+// a second boundary no filter shares: the event records the framework
+// version it was decided on (framework_version), and the audit trail
+// flags a decision on a superseded revision.
 func (s *Server) proposeIndicator(c echo.Context) error {
 	unit, fy, err := s.unitYearParams(c)
 	if err != nil {
@@ -242,9 +268,9 @@ func (s *Server) proposeIndicator(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	w, err := s.ExecuteGuarded(c.Request().Context(), cmd, unitYearIndicators(unit.Code, fy), func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		ev, err := domain.ProposeIndicator(id, unit.Code, fy, spec, st.IndicatorContext(unit.Code, fy, unit.Kind, spec, ""))
-		return ev, head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit.Code, FiscalYear: fy}), err
+		return withFrameworkVersion(st, ev, fy, unit.Kind), head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit.Code, FiscalYear: fy}), err
 	})
 	if err != nil {
 		return err
@@ -258,7 +284,10 @@ func (s *Server) proposeIndicator(c echo.Context) error {
 
 // indicatorCommand runs a command on an existing indicator: it finds the
 // indicator, checks who may act on it, and hands the decision its state.
-func (s *Server) indicatorCommand(c echo.Context, status int, ifMatchRequired bool, body any, optionalBody bool,
+//
+// unitYear says that the decision reads the unit-year's other indicators,
+// and so is guarded by them (see proposeIndicator).
+func (s *Server) indicatorCommand(c echo.Context, status int, ifMatchRequired, unitYear bool, body any, optionalBody bool,
 	authorize func(c echo.Context, ind *domain.Indicator) error,
 	decide func(st *projections.State, ind *domain.Indicator) (domain.Event, error)) error {
 	id := c.Param("id")
@@ -284,23 +313,54 @@ func (s *Server) indicatorCommand(c echo.Context, status int, ifMatchRequired bo
 	if err != nil {
 		return err
 	}
+	var g guardFunc
+	if unitYear {
+		g = unitYearIndicators(ind.Unit, ind.FiscalYear)
+	}
 	cmd, err := s.command(c, req)
 	if err != nil {
 		return err
 	}
-	w, err := s.Execute(c.Request().Context(), cmd, func(st *projections.State) (domain.Event, events.Aggregate, error) {
+	w, err := s.ExecuteGuarded(c.Request().Context(), cmd, g, func(st *projections.State) (domain.Event, events.Aggregate, error) {
 		cur := st.Indicators[id]
 		agg := head(st, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: cur.Unit, FiscalYear: cur.FiscalYear})
 		if err := checkIfMatch(cmd.IfMatch, cur.Version, ifMatchRequired); err != nil {
 			return nil, agg, err
 		}
 		ev, err := decide(st, cur)
-		return ev, agg, err
+		if err != nil {
+			return nil, agg, err
+		}
+		return withFrameworkVersion(st, ev, cur.FiscalYear, s.unitKind(st, cur.Unit)), agg, nil
 	})
 	if err != nil {
 		return err
 	}
 	return s.respond(c, status, w, renderIndicator(id))
+}
+
+// withFrameworkVersion records, in a decision that checked the year's
+// framework, the framework version it checked: the framework is a second
+// boundary beyond the append's guard, and the audit trail shows it.
+func withFrameworkVersion(st *projections.State, ev domain.Event, fy int, kind domain.UnitKind) domain.Event {
+	v := st.Frameworks[events.FrameworkID(fy, string(kind))].Version()
+	switch e := ev.(type) {
+	case domain.IndicatorProposed:
+		e.FrameworkVersion = v
+		return e
+	case domain.IndicatorRevised:
+		e.FrameworkVersion = v
+		return e
+	case domain.IndicatorReviewed:
+		if e.Decision == domain.DecisionApprove {
+			e.FrameworkVersion = v
+		}
+		return e
+	case domain.ResultReported:
+		e.FrameworkVersion = v
+		return e
+	}
+	return ev
 }
 
 func ownerOf(c echo.Context, ind *domain.Indicator) error { return requireOwner(c, ind.Unit) }
@@ -312,33 +372,52 @@ func (s *Server) unitKind(st *projections.State, unit string) domain.UnitKind {
 }
 
 // reviseIndicator: PUT /v1/indicators/{id}.
+//
+// Reads beyond its aggregate: whether another live indicator of the
+// unit-year already belongs to the named series; the year's framework;
+// the series. Guard: the unit-year's indicators; the framework version is
+// recorded (see proposeIndicator).
 func (s *Server) reviseIndicator(c echo.Context) error {
 	var b IndicatorRevisionBody
-	return s.indicatorCommand(c, http.StatusOK, true, &b, false, ownerOf, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
+	return s.indicatorCommand(c, http.StatusOK, true, true, &b, false, ownerOf, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Revise(b.IndicatorSpec, b.Reason, st.IndicatorContext(ind.Unit, ind.FiscalYear, s.unitKind(st, ind.Unit), b.IndicatorSpec, ind.ID))
 	})
 }
 
 // reviewIndicator: POST /v1/indicators/{id}/review.
+//
+// Reads beyond its aggregate: on approval, how many indicators of the
+// unit-year are approved in its component (at most the framework's
+// max_indicators), and the framework's components. Guard: the unit-year's
+// indicators; the framework version is recorded on an approval.
 func (s *Server) reviewIndicator(c echo.Context) error {
 	var b ReviewBody
-	return s.indicatorCommand(c, http.StatusOK, true, &b, false, opdcOnly, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
+	return s.indicatorCommand(c, http.StatusOK, true, true, &b, false, opdcOnly, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Review(b.Decision, b.Comment, st.IndicatorContext(ind.Unit, ind.FiscalYear, s.unitKind(st, ind.Unit), ind.Spec, ind.ID))
 	})
 }
 
 // withdrawIndicator: POST /v1/indicators/{id}/withdraw.
+//
+// Reads beyond its aggregate: nothing. (A withdrawal only lowers the
+// counts other decisions check, so it needs no guard of theirs; it moves
+// their guard's sequence all the same.)
 func (s *Server) withdrawIndicator(c echo.Context) error {
 	var b WithdrawBody
-	return s.indicatorCommand(c, http.StatusOK, false, &b, true, ownerOf, func(_ *projections.State, ind *domain.Indicator) (domain.Event, error) {
+	return s.indicatorCommand(c, http.StatusOK, false, false, &b, true, ownerOf, func(_ *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Withdraw(b.Reason)
 	})
 }
 
 // reportResult: POST /v1/indicators/{id}/results.
+//
+// Reads beyond its aggregate: the year's framework (its reporting rounds
+// and the standard level that makes obstacles required). Guard: the
+// indicator itself; the framework is a second boundary, recorded in the
+// event as framework_version.
 func (s *Server) reportResult(c echo.Context) error {
 	var b ResultBody
-	return s.indicatorCommand(c, http.StatusCreated, false, &b, false, ownerOf, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
+	return s.indicatorCommand(c, http.StatusCreated, false, false, &b, false, ownerOf, func(st *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		var fw *domain.Framework
 		if r := st.Framework(ind.FiscalYear, s.unitKind(st, ind.Unit)); r != nil {
 			fw = &r.Framework
@@ -348,18 +427,23 @@ func (s *Server) reportResult(c echo.Context) error {
 }
 
 // verifyResult: POST /v1/indicators/{id}/results/{round}/verification.
+//
+// Reads beyond its aggregate: nothing.
 func (s *Server) verifyResult(c echo.Context) error {
 	round, err := pathInt(c, "round")
 	if err != nil {
 		return err
 	}
 	var b VerificationBody
-	return s.indicatorCommand(c, http.StatusOK, true, &b, false, opdcOnly, func(_ *projections.State, ind *domain.Indicator) (domain.Event, error) {
+	return s.indicatorCommand(c, http.StatusOK, true, false, &b, false, opdcOnly, func(_ *projections.State, ind *domain.Indicator) (domain.Event, error) {
 		return ind.Verify(round, b.Decision, b.VerifiedActual, b.Comment)
 	})
 }
 
 // defineSeries: POST /v1/units/{unit}/series.
+//
+// Reads beyond its aggregate: nothing (the unit exists: provinces are
+// built in, and a department is never unregistered).
 func (s *Server) defineSeries(c echo.Context) error {
 	unit, err := s.unitOf(c.Param("unit"))
 	if err != nil {
@@ -397,6 +481,9 @@ func (s *Server) defineSeries(c echo.Context) error {
 }
 
 // proposeInnovation: POST /v1/units/{unit}/years/{fy}/innovations.
+//
+// Reads beyond its aggregate: nothing; no rule limits a unit-year's
+// outlines.
 func (s *Server) proposeInnovation(c echo.Context) error {
 	unit, fy, err := s.unitYearParams(c)
 	if err != nil {
@@ -470,6 +557,9 @@ func (s *Server) innovationCommand(c echo.Context, body any, authorize func(c ec
 }
 
 // selectInnovation: POST /v1/innovations/{id}/selection.
+//
+// Reads beyond its aggregate: nothing; the SPEC sets no limit on how many
+// outlines a unit selects, so selection is the outline's own state.
 func (s *Server) selectInnovation(c echo.Context) error {
 	var b SelectionBody
 	return s.innovationCommand(c, &b, func(c echo.Context, n *domain.Innovation) error { return requireOwner(c, n.Unit) },
@@ -482,6 +572,8 @@ func (s *Server) selectInnovation(c echo.Context) error {
 }
 
 // reviewInnovation: POST /v1/innovations/{id}/review.
+//
+// Reads beyond its aggregate: nothing.
 func (s *Server) reviewInnovation(c echo.Context) error {
 	var b InnovationReviewBody
 	return s.innovationCommand(c, &b, func(c echo.Context, _ *domain.Innovation) error { return requireRole(c, domain.RoleOPDC) },

@@ -115,12 +115,22 @@ type IndicatorProposed struct {
 	Unit       string        `json:"unit"`
 	FiscalYear int           `json:"fiscal_year"`
 	Spec       IndicatorSpec `json:"spec"`
+	// FrameworkVersion is the version of the year's framework the
+	// decision was checked against (0: not recorded, before it was). The
+	// framework is a boundary the append's guard does not cover, so the
+	// audit trail flags a decision on a revision already superseded.
+	FrameworkVersion uint64 `json:"framework_version,omitempty"`
 }
 
 // IndicatorRevised replaces the spec, with the unit's reason.
 type IndicatorRevised struct {
 	Spec   IndicatorSpec `json:"spec"`
 	Reason string        `json:"reason"`
+	// FrameworkVersion is the version of the year's framework the
+	// decision was checked against (0: not recorded, before it was). The
+	// framework is a boundary the append's guard does not cover, so the
+	// audit trail flags a decision on a revision already superseded.
+	FrameworkVersion uint64 `json:"framework_version,omitempty"`
 }
 
 // Review decisions.
@@ -135,6 +145,11 @@ type IndicatorReviewed struct {
 	Decision  string `json:"decision"`
 	Comment   string `json:"comment,omitempty"`
 	OnVersion uint64 `json:"on_version"`
+	// FrameworkVersion is the version of the year's framework the
+	// approval was checked against (0: not recorded, before it was). The
+	// framework is a boundary the append's guard does not cover, so the
+	// audit trail flags a decision on a revision already superseded.
+	FrameworkVersion uint64 `json:"framework_version,omitempty"`
 }
 
 // IndicatorWithdrawn is the unit taking an indicator back before approval.

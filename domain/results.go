@@ -12,6 +12,11 @@ type ResultReported struct {
 	Actual    Number   `json:"actual"`
 	Evidence  []string `json:"evidence,omitempty"`
 	Obstacles string   `json:"obstacles,omitempty"`
+	// FrameworkVersion is the version of the year's framework the
+	// decision was checked against (0: not recorded, before it was). The
+	// framework is a boundary the append's guard does not cover, so the
+	// audit trail flags a decision on a revision already superseded.
+	FrameworkVersion uint64 `json:"framework_version,omitempty"`
 }
 
 // Verification decisions.

@@ -117,3 +117,155 @@ func TestClusterReplicasThree(t *testing.T) {
 	}
 	t.Logf("stopped node n%d (the stream leader) after %d appends; all %d acknowledged events read back once", stopped+1, total/3, total)
 }
+
+// TestClusterReadsAtScale reads a three-node cluster's log of 6,600
+// events (api's TestClusterAuditorReads reads one of 20,500 through the
+// HTTP endpoints) a hundred times through each kind of read the auditor
+// endpoints make (the whole log up to a sequence, one unit-year's
+// filtered history, a page after a sequence), first with every node up and
+// then with one stopped: every read gives exactly the events stored.
+func TestClusterReadsAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: skipped in -short")
+	}
+	c := eventstest.StartCluster(t, 3)
+	stores := make([]*events.Store, 3)
+	var fillJS = func() {}
+	for i, s := range c.Servers {
+		_, js := eventstest.Connect(t, s)
+		stores[i] = eventstest.OpenStore(t, js)
+		if i == 0 {
+			fillJS = func() {
+				eventstest.Fill(t, js, stores[0].Name(), "TH-50", 2563, 6000)
+				eventstest.Fill(t, js, stores[0].Name(), "TH-57", 2564, 600)
+			}
+		}
+	}
+	start := time.Now()
+	fillJS()
+	const total, narrow = 6600, 600
+	t.Logf("appended %d events in %s", total, time.Since(start).Round(time.Millisecond))
+	ctx := context.Background()
+
+	read := func(st *events.Store, i int) error {
+		var (
+			got  int
+			prev uint64
+		)
+		check := func(e *events.Envelope) error {
+			if e.Sequence <= prev {
+				return fmt.Errorf("sequence %d after %d", e.Sequence, prev)
+			}
+			prev = e.Sequence
+			got++
+			return nil
+		}
+		var (
+			o    events.ReadOptions
+			want int
+		)
+		switch {
+		case i%10 == 0: // /v1/verify: the whole log up to its last sequence
+			o, want = events.ReadOptions{UpTo: total}, total
+		case i%2 == 1: // /v1/export of one unit-year
+			o, want = events.ReadOptions{Filters: []string{events.FrameworkSubject(2564, "province"), events.UnitYearFilter("TH-57", 2564)}, UpTo: total}, narrow
+		default: // /v1/events?after=&limit=1000
+			after := uint64(i*137) % total
+			o, want = events.ReadOptions{After: after, Limit: 1000}, min(1000, total-int(after))
+			prev = after
+		}
+		if err := st.Read(ctx, o, check); err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("read %+v gave %d events, want %d", o, got, want)
+		}
+		return nil
+	}
+	run := func(phase string, live []*events.Store) {
+		failed := 0
+		start := time.Now()
+		var took [3]time.Duration
+		for i := range 100 {
+			t0 := time.Now()
+			err := read(live[i%len(live)], i)
+			kind := 2
+			switch {
+			case i%10 == 0:
+				kind = 0
+			case i%2 == 1:
+				kind = 1
+			}
+			took[kind] += time.Since(t0)
+			if err != nil {
+				failed++
+				if failed <= 3 {
+					t.Errorf("%s: read %d: %v", phase, i, err)
+				}
+			}
+		}
+		if failed > 0 {
+			t.Errorf("%s: %d of 100 reads failed", phase, failed)
+		}
+		t.Logf("%s: 100 reads in %s (whole log %s, unit-year %s, pages %s)", phase, time.Since(start).Round(time.Millisecond),
+			took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), took[2].Round(time.Millisecond))
+	}
+	run("all nodes up", stores)
+	c.Stop(2)
+	run("one node stopped", stores[:2])
+}
+
+// TestSubscribeCatchesUpWithoutConsumer subscribes, on a three-node
+// cluster, behind a backlog (a node restarting from its snapshot): the
+// backlog is delivered in order with the count still pending, and no
+// consumer exists until the live tail is needed. The consumer created up
+// front used to make a restarted node wait about 10 s now and then before
+// its first batch: its first pull request could find no responders.
+func TestSubscribeCatchesUpWithoutConsumer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: skipped in -short")
+	}
+	c := eventstest.StartCluster(t, 3)
+	_, js := eventstest.Connect(t, c.Servers[1])
+	st := eventstest.OpenStore(t, js)
+	const total, after = 3000, 500
+	eventstest.Fill(t, js, st.Name(), "TH-50", 2563, total)
+	ctx := context.Background()
+	sub, err := st.Subscribe(ctx, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop()
+	stream, err := js.Stream(ctx, st.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want := uint64(after + 1); want <= total; want++ {
+		e, pending, err := sub.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Sequence != want || pending != total-want {
+			t.Fatalf("got sequence %d with %d pending, want %d with %d", e.Sequence, pending, want, total-want)
+		}
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Consumers != 0 {
+		t.Fatalf("%d consumers while catching up, want none", info.State.Consumers)
+	}
+	// The live tail: an event appended now arrives.
+	agg := indicator("TH-57", 2565, "ind-live")
+	if _, err := appendNext(t, st, agg, proposal("ind-live"), ""); err != nil {
+		t.Fatal(err)
+	}
+	e, pending, err := sub.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Sequence != total+1 || e.AggregateID != "ind-live" || pending != 0 {
+		t.Fatalf("live event: sequence %d id %s pending %d", e.Sequence, e.AggregateID, pending)
+	}
+}

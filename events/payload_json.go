@@ -33,6 +33,10 @@ func decodePayload(typ string, data []byte) (domain.Event, bool) {
 				return s.strings(&v.Evidence)
 			case "obstacles":
 				return s.text(&v.Obstacles)
+			case "framework_version":
+				n, ok := s.uint()
+				v.FrameworkVersion = n
+				return ok
 			}
 			return false
 		})
@@ -67,6 +71,10 @@ func decodePayload(typ string, data []byte) (domain.Event, bool) {
 				n, ok := s.uint()
 				v.OnVersion = n
 				return ok
+			case "framework_version":
+				n, ok := s.uint()
+				v.FrameworkVersion = n
+				return ok
 			}
 			return false
 		})
@@ -92,6 +100,10 @@ func decodePayload(typ string, data []byte) (domain.Event, bool) {
 				return s.intInto(&v.FiscalYear)
 			case "spec":
 				return s.spec(&v.Spec)
+			case "framework_version":
+				n, ok := s.uint()
+				v.FrameworkVersion = n
+				return ok
 			}
 			return false
 		})
@@ -104,6 +116,10 @@ func decodePayload(typ string, data []byte) (domain.Event, bool) {
 				return s.spec(&v.Spec)
 			case "reason":
 				return s.text(&v.Reason)
+			case "framework_version":
+				n, ok := s.uint()
+				v.FrameworkVersion = n
+				return ok
 			}
 			return false
 		})

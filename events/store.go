@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,6 +24,16 @@ var ErrVersionConflict = errors.New("version conflict: the aggregate changed sin
 // quorum, no responders, a timeout). Retrying with the same command id is
 // safe: JetStream de-duplicates on it.
 var ErrUnavailable = errors.New("event log unavailable")
+
+// ErrLogUnreachable means a read could not reach the log (no replica
+// answered, a timeout). It is an ErrUnavailable; nothing was written.
+var ErrLogUnreachable = fmt.Errorf("%w for reading", ErrUnavailable)
+
+// ErrCommandInProcess means JetStream was still storing another append
+// with the same command id (two identical requests at once) after the
+// store had waited for it: neither the first's outcome nor this one's is
+// known yet. Retrying with the same command id is safe.
+var ErrCommandInProcess = errors.New("an append with the same command id is still in process")
 
 // Config shapes the stream.
 type Config struct {
@@ -176,6 +188,43 @@ func (s *Store) AppendAfter(ctx context.Context, e *Envelope, expectedLast, stre
 	return res, err
 }
 
+// Guard is a condition on events beyond the appended event's aggregate:
+// the last event on the subjects matching Filter (a subject filter that
+// also matches the aggregate's own subject) must still be at stream
+// sequence Last, 0 meaning none yet. It is how a decision that read other
+// aggregates (a unit-year's indicators, say) is refused when one of them
+// changed before the append: JetStream checks it atomically with the write
+// (Nats-Expected-Last-Subject-Sequence with its -Subject header).
+type Guard struct {
+	Filter string
+	Last   uint64
+}
+
+// AppendGuarded is Append with a guard over the aggregates the decision
+// read. It replaces the aggregate's own version check, which it covers:
+// the filter matches the aggregate's subject, so an event there moves the
+// filter's last sequence too. A moved guard is a version conflict.
+func (s *Store) AppendGuarded(ctx context.Context, e *Envelope, expectedLast uint64, g Guard) (Appended, error) {
+	subject, err := e.Subject()
+	if err != nil {
+		return Appended{}, err
+	}
+	if !MatchesAny(subject, []string{g.Filter}) {
+		return Appended{}, fmt.Errorf("guard %q does not cover the aggregate's subject %s", g.Filter, subject)
+	}
+	if g.Last < expectedLast {
+		return Appended{}, fmt.Errorf("guard %q at sequence %d is before the aggregate's last event at %d", g.Filter, g.Last, expectedLast)
+	}
+	start := time.Now()
+	res, err := s.append(ctx, e, expectedLast, jetstream.WithExpectLastSequenceForSubject(g.Last, g.Filter))
+	s.metrics.observeAppend(time.Since(start), res, err)
+	return res, err
+}
+
+// inProcessWait bounds how long an append waits for another append of the
+// same command id that JetStream is still storing.
+const inProcessWait = 3 * time.Second
+
 func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64, extra ...jetstream.PublishOpt) (Appended, error) {
 	subject, data, err := e.SealAt(s.now())
 	if err != nil {
@@ -185,9 +234,26 @@ func (s *Store) append(ctx context.Context, e *Envelope, expectedLast uint64, ex
 	msg.Data = data
 	// De-duplication is keyed by command: a retried command is stored once.
 	msg.Header.Set(jetstream.MsgIDHeader, e.CommandID)
+	// A guard (WithExpectLastSequenceForSubject in extra) sets the same
+	// option over a wider subject, and so replaces the aggregate's check.
 	opts := append([]jetstream.PublishOpt{jetstream.WithExpectStream(s.name),
 		jetstream.WithExpectLastSequencePerSubject(expectedLast)}, extra...)
 	ack, err := s.js.PublishMsg(ctx, msg, opts...)
+	// The same command id sent twice at once (a client repeating a request
+	// before the first had its answer): on a replicated stream JetStream
+	// refuses the second with 10158 while the first is being stored. Wait
+	// for the first to land, then publish again: the answer is then the
+	// first one's (a duplicate, or a conflict resolved below), or, if the
+	// first failed, this one is stored.
+	for wait, waited := 10*time.Millisecond, time.Duration(0); isInProcess(err) && waited < inProcessWait; wait = min(2*wait, 500*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return Appended{}, fmt.Errorf("%w: %v", ErrCommandInProcess, ctx.Err())
+		case <-time.After(wait):
+		}
+		waited += wait
+		ack, err = s.js.PublishMsg(ctx, msg, opts...)
+	}
 	if err != nil {
 		err = classify(err)
 		if errors.Is(err, ErrVersionConflict) {
@@ -226,11 +292,22 @@ func (s *Store) findCommand(ctx context.Context, subject string, after uint64, c
 // errStop ends a Read early from inside its callback.
 var errStop = errors.New("stop")
 
+// jsErrCodeDuplicateInProcess is nats-server's 10158, "duplicate message
+// id is in process" (nats.go names no constant for it).
+const jsErrCodeDuplicateInProcess jetstream.ErrorCode = 10158
+
+func isInProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeDuplicateInProcess
+}
+
 // classify maps JetStream's answers onto the store's errors.
 func classify(err error) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
+		case jsErrCodeDuplicateInProcess:
+			return fmt.Errorf("%w (%s)", ErrCommandInProcess, apiErr.Description)
 		// 10071 is "wrong last sequence"; a replicated stream often answers
 		// 10164 for the same compare-and-set failure. Both are conflicts.
 		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
@@ -247,6 +324,17 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return fmt.Errorf("append: %w", err)
+}
+
+// classifyRead maps a failed read onto ErrLogUnreachable.
+func classifyRead(err error) error {
+	if err == nil || errors.Is(err, ErrLogUnreachable) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrLogUnreachable, err)
 }
 
 // DecodeMessage turns a stored message into an envelope with its sequence.
@@ -277,7 +365,7 @@ func decodeMessage(data []byte, seq uint64, owned bool) (*Envelope, error) {
 func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return 0, classify(err)
+		return 0, classifyRead(err)
 	}
 	return info.State.LastSeq, nil
 }
@@ -286,7 +374,7 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 func (s *Store) Get(ctx context.Context, seq uint64) (*Envelope, error) {
 	m, err := s.stream.GetMsg(ctx, seq)
 	if err != nil {
-		return nil, err
+		return nil, classifyRead(err)
 	}
 	return DecodeMessage(m.Data, m.Sequence)
 }
@@ -299,7 +387,7 @@ func (s *Store) LastOf(ctx context.Context, subject string) (*Envelope, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, classifyRead(err)
 	}
 	return DecodeMessage(m.Data, m.Sequence)
 }
@@ -313,87 +401,259 @@ type ReadOptions struct {
 	Limit   int       // stop after this many events (0: no limit)
 }
 
-// readBatch is how many messages one fetch asks for.
+// readBatch is how many events one batched direct get asks for.
 const readBatch = 1000
 
 // Read calls fn for each selected event in stream order. It reads what the
-// stream holds when it is called and returns; it never waits for more.
+// stream holds when it is called (up to o.UpTo, or the stream's last
+// sequence then) and returns; it never waits for more.
+//
+// Reads use JetStream's batched direct get: a request on the stream's
+// DIRECT.GET subject, answered by a replica's stream itself, with no
+// consumer. Reads were once made with an ordered consumer, which on a
+// cluster failed about one read in ten with "no responders": each Fetch of
+// an ordered consumer deletes its consumer and creates a new one (nats.go
+// resets it per fetch), the new R1 consumer may be placed on another node,
+// and the pull request sent as soon as the create is answered can reach
+// the client's server before the consumer's subscription interest has
+// crossed the route, so the server answers that nobody listens. Every
+// replica of the stream subscribes to direct gets while it is current, and
+// a request is answered by the replica on the client's own server when
+// there is one, so a direct get has nothing to race and needs only one
+// live replica.
 func (s *Store) Read(ctx context.Context, o ReadOptions, fn func(*Envelope) error) error {
-	// A short inactivity threshold is the safety net; the consumer is
-	// deleted as soon as the read ends, so that reads never pile up
-	// consumers toward the server's limit.
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: o.Filters, DeliverPolicy: jetstream.DeliverAllPolicy,
-		InactiveThreshold: readConsumerIdle}
-	if o.After > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = o.After + 1
+	upTo := o.UpTo
+	if upTo == 0 {
+		last, err := s.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		upTo = last
 	}
-	cons, err := s.stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return classify(err)
+	if upTo <= o.After {
+		return nil
 	}
-	defer s.dropConsumer(cons)
+	filters := o.Filters
+	if len(filters) == 0 {
+		filters = []string{AllSubjects}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+	}
+	cursors := make([]*readCursor, len(filters))
+	held := false // a replica was seen to hold upTo
+	for i, f := range filters {
+		cursors[i] = &readCursor{s: s, filter: f, next: o.After + 1, upTo: upTo, held: &held}
+	}
+	// Merge the filters' cursors by sequence; filters that overlap give an
+	// event once.
+	var delivered uint64
 	n := 0
 	for {
-		batch, err := cons.FetchNoWait(readBatch)
-		if err != nil {
-			return classify(err)
-		}
-		got, last := 0, false
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
+		var head *readCursor
+		for _, c := range cursors {
+			if err := c.fill(ctx); err != nil {
 				return err
 			}
-			seq := md.Sequence.Stream
-			if o.UpTo > 0 && seq > o.UpTo {
-				last = true
-				continue
-			}
-			e, err := decodeOwned(msg.Data(), seq)
-			if err != nil {
-				return err
-			}
-			if !o.Until.IsZero() && e.RecordedAt.After(o.Until) {
-				continue
-			}
-			if err := fn(e); err != nil {
-				return err
-			}
-			n++
-			if o.Limit > 0 && n >= o.Limit {
-				return nil // the rest of this batch is not delivered
-			}
-			if md.NumPending == 0 {
-				last = true
+			if len(c.buf) > 0 && (head == nil || c.buf[0].Sequence < head.buf[0].Sequence) {
+				head = c
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return classify(err)
+		if head == nil {
+			return nil
 		}
-		if last || got == 0 || ctx.Err() != nil {
-			return ctx.Err()
+		e := head.buf[0]
+		head.buf = head.buf[1:]
+		if e.Sequence <= delivered {
+			continue
+		}
+		delivered = e.Sequence
+		if !o.Until.IsZero() && e.RecordedAt.After(o.Until) {
+			continue
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+		n++
+		if o.Limit > 0 && n >= o.Limit {
+			return nil
 		}
 	}
 }
 
-// readConsumerIdle is how long the server keeps a read's consumer that
-// was not deleted (its client vanished mid-read).
-const readConsumerIdle = 30 * time.Second
+// readTimeout bounds a read whose context has no deadline.
+const readTimeout = 30 * time.Second
 
-// dropConsumer deletes a finished read's ephemeral consumer, in the
-// background: the reader has its answer and need not wait for the delete.
-func (s *Store) dropConsumer(c jetstream.Consumer) {
-	info := c.CachedInfo()
-	if info == nil {
-		return // never created on the server
+// readCursor walks one subject filter's events from next to upTo in
+// batched direct gets.
+type readCursor struct {
+	s      *Store
+	filter string
+	next   uint64 // first sequence not yet asked for
+	upTo   uint64
+	buf    []*Envelope
+	done   bool
+	held   *bool // shared by a read's cursors: a replica holds upTo
+}
+
+// fill fetches the cursor's next batch when its buffer is empty.
+func (c *readCursor) fill(ctx context.Context) error {
+	for len(c.buf) == 0 && !c.done {
+		got, more, err := c.s.directRange(ctx, c.filter, c.next, readBatch)
+		if err != nil {
+			return err
+		}
+		for _, e := range got {
+			if e.Sequence > c.upTo {
+				c.done = true
+				break
+			}
+			c.buf = append(c.buf, e)
+			c.next = e.Sequence + 1
+		}
+		if c.done || c.next > c.upTo {
+			c.done = true
+			return nil
+		}
+		if more {
+			continue
+		}
+		// The replica that answered holds nothing more on the filter. That
+		// is the end only if it holds the stream up to upTo: a follower
+		// that has not applied the last events would otherwise cut the
+		// read short. Its store is append-only and in order, so holding
+		// upTo means holding every event before it.
+		if !*c.held {
+			held, err := c.s.replicaHolds(ctx, c.upTo)
+			if err != nil {
+				return err
+			}
+			*c.held = held
+		}
+		if *c.held {
+			c.done = true
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: no replica held sequence %d: %w", ErrLogUnreachable, c.upTo, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.stream.DeleteConsumer(ctx, info.Name)
-	}()
+	return nil
+}
+
+// replicaHolds asks a replica (the one that answers direct gets for this
+// connection) whether it holds sequence seq.
+func (s *Store) replicaHolds(ctx context.Context, seq uint64) (bool, error) {
+	_, err := s.stream.GetMsg(ctx, seq)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	}
+	return false, classifyRead(err)
+}
+
+// directRange asks for up to batch events on filter from sequence from
+// on, in one batched direct get. more reports that the replica holds
+// further events on the filter than it sent.
+func (s *Store) directRange(ctx context.Context, filter string, from uint64, batch int) (out []*Envelope, more bool, err error) {
+	r := directGetRequest{Seq: from, NextFor: filter, Batch: batch}
+	if filter == AllSubjects {
+		// Every subject of the stream: asking by sequence alone lets the
+		// server walk its blocks without matching each subject against a
+		// filter (with one subject per aggregate, that matching made a
+		// whole-log read several times slower). And since nothing is ever
+		// deleted, the stream's sequences have no gaps, so the events can
+		// come without their headers, which the server otherwise rebuilds
+		// for every event: they are numbered from `from` on, and the
+		// end-of-batch status's last sequence confirms the numbering.
+		r.NextFor, r.NoHeaders = "", true
+	}
+	out, more, last, err := s.directBatchGet(ctx, r)
+	if err != nil || !r.NoHeaders {
+		return out, more, err
+	}
+	if len(out) > 0 && last != from+uint64(len(out))-1 {
+		// A gap after all (a stream restored from elsewhere): ask again
+		// with each event's own sequence.
+		r.NextFor, r.NoHeaders = AllSubjects, false
+		out, more, _, err = s.directBatchGet(ctx, r)
+	}
+	return out, more, err
+}
+
+// directBatchGet sends one batched direct get and collects its answer: the
+// events, whether the replica holds more, and the last sequence it sent.
+// Without headers, events are numbered from r.Seq on.
+func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*Envelope, more bool, last uint64, err error) {
+	nc := s.js.Conn()
+	inbox := nc.NewRespInbox()
+	// The events, the end-of-batch status, and room for one stray.
+	ch := make(chan *nats.Msg, r.Batch+2)
+	sub, err := nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return nil, false, 0, classifyRead(err)
+	}
+	defer sub.Unsubscribe()
+	req, err := json.Marshal(r)
+	if err != nil {
+		return nil, false, 0, err
+	}
+	if err := nc.PublishRequest(s.apiPrefix()+"DIRECT.GET."+s.name, inbox, req); err != nil {
+		return nil, false, 0, classifyRead(err)
+	}
+	what := r.NextFor
+	if what == "" {
+		what = "the stream"
+	}
+	out = make([]*Envelope, 0, min(r.Batch, 64))
+	for {
+		var m *nats.Msg
+		select {
+		case m = <-ch:
+		case <-ctx.Done():
+			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: %w", ErrLogUnreachable, what, r.Seq, ctx.Err())
+		}
+		if status := m.Header.Get("Status"); status != "" && len(m.Data) == 0 {
+			switch status {
+			case "204": // end of batch
+				np, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+				last, _ = strconv.ParseUint(m.Header.Get(jetstream.LastSequenceHeader), 10, 64)
+				return out, np > 0, last, nil
+			case "404": // nothing at or after r.Seq
+				return out, false, 0, nil
+			case "503":
+				return nil, false, 0, fmt.Errorf("%w: direct get of %s: %w", ErrLogUnreachable, what, nats.ErrNoResponders)
+			}
+			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: status %s %s", ErrLogUnreachable, what, r.Seq, status, m.Header.Get("Description"))
+		}
+		seq := r.Seq + uint64(len(out))
+		if !r.NoHeaders {
+			if seq, err = strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64); err != nil {
+				return nil, false, 0, fmt.Errorf("direct get of %s: no sequence: %w", what, err)
+			}
+		}
+		e, err := decodeOwned(m.Data, seq)
+		if err != nil {
+			return nil, false, 0, err
+		}
+		out = append(out, e)
+	}
+}
+
+// directGetRequest is JetStream's direct get request, batched: the events
+// on NextFor (a filter, wildcards allowed) from Seq on.
+type directGetRequest struct {
+	Seq     uint64 `json:"seq"`
+	NextFor string `json:"next_by_subj,omitempty"`
+	Batch   int    `json:"batch"`
+	// NoHeaders leaves out each event's headers (its sequence among them).
+	NoHeaders bool `json:"no_hdr,omitempty"`
 }
 
 // Load reads every event of one aggregate subject, in order.
@@ -408,32 +668,141 @@ func (s *Store) Load(ctx context.Context, subject string) ([]*Envelope, error) {
 
 // Subscription delivers events as they are appended.
 type Subscription struct {
-	iter jetstream.MessagesContext
+	s      *Store
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Catching up: the events up to the stream's last sequence are read
+	// with direct gets, target being that last sequence.
+	next, target uint64
+	buf          []*Envelope
+
+	mu   sync.Mutex
+	iter jetstream.MessagesContext // the live tail, once caught up
 }
 
 // Subscribe delivers every event after sequence `after`, in order, first
 // the ones already stored and then new ones as they arrive. Next blocks.
+//
+// The stored events are read with batched direct gets, as Read does; only
+// the live tail uses a consumer. A consumer created at once used to
+// deliver a restarted node's backlog too, and in some restarts its first
+// pull request met the race Read describes ("no responders": the new
+// consumer's interest had not reached this server yet): nats.go then
+// waits for two missed heartbeats, 2 × 5 s, before it creates the consumer
+// again, so the node applied nothing for about 10 s after loading its
+// snapshot. Now the backlog needs no consumer, and the tail's heartbeat is
+// tailHeartbeat, which bounds that wait for a live event to about 2 s.
 func (s *Store) Subscribe(ctx context.Context, after uint64) (*Subscription, error) {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if after > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = after + 1
-	}
-	cons, err := s.stream.OrderedConsumer(ctx, cfg)
+	target, err := s.LastSequence(ctx)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(readBatch))
-	if err != nil {
-		return nil, classify(err)
-	}
-	return &Subscription{iter: it}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Subscription{s: s, ctx: ctx, cancel: cancel, next: after + 1, target: target}, nil
 }
+
+// tailHeartbeat is how often the server tells a live subscription it is
+// still there; two missed ones make nats.go recreate the consumer.
+const tailHeartbeat = time.Second
 
 // Next returns the next event and how many more the stream held when it
 // was delivered (0 means the subscriber has caught up).
 func (sub *Subscription) Next() (*Envelope, uint64, error) {
-	msg, err := sub.iter.Next()
+	for {
+		sub.mu.Lock()
+		it := sub.iter
+		sub.mu.Unlock()
+		if it != nil {
+			return sub.nextLive(it)
+		}
+		if len(sub.buf) > 0 {
+			e := sub.buf[0]
+			sub.buf = sub.buf[1:]
+			sub.next = e.Sequence + 1
+			return e, sub.target - min(sub.target, e.Sequence), nil
+		}
+		if err := sub.catchUp(); err != nil {
+			if sub.ctx.Err() != nil {
+				return nil, 0, sub.ctx.Err()
+			}
+			// The log is unreachable for now (a node restarting, no
+			// replica current yet): a subscription outlives that, as
+			// the consumer it replaces did.
+			select {
+			case <-sub.ctx.Done():
+				return nil, 0, sub.ctx.Err()
+			case <-time.After(catchUpRetry):
+			}
+		}
+	}
+}
+
+// catchUpRetry is the pause before a failed catch-up read is tried again.
+const catchUpRetry = 200 * time.Millisecond
+
+// catchUp reads the next batch of stored events, or starts the live tail
+// once everything up to the stream's last sequence was delivered.
+func (sub *Subscription) catchUp() error {
+	if err := sub.ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(sub.ctx, 10*time.Second)
+	defer cancel()
+	if sub.next > sub.target {
+		// Caught up with where the stream stood: look again, it may
+		// have grown meanwhile.
+		last, err := sub.s.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		if last >= sub.next {
+			sub.target = last
+		} else {
+			return sub.startLive()
+		}
+	}
+	got, _, err := sub.s.directRange(ctx, AllSubjects, sub.next, readBatch)
+	if err != nil {
+		return err
+	}
+	if len(got) == 0 {
+		// This node's replica has not stored what the leader reported
+		// yet: give it a moment.
+		select {
+		case <-sub.ctx.Done():
+			return sub.ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	sub.buf = got
+	return nil
+}
+
+// startLive subscribes to the events after the last one delivered.
+func (sub *Subscription) startLive() error {
+	cons, err := sub.s.stream.OrderedConsumer(sub.ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: sub.next})
+	if err != nil {
+		return classifyRead(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(readBatch),
+		jetstream.PullHeartbeat(tailHeartbeat), jetstream.PullExpiry(10*tailHeartbeat))
+	if err != nil {
+		return classifyRead(err)
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.ctx.Err() != nil {
+		it.Stop()
+		return sub.ctx.Err()
+	}
+	sub.iter = it
+	return nil
+}
+
+func (sub *Subscription) nextLive(it jetstream.MessagesContext) (*Envelope, uint64, error) {
+	msg, err := it.Next()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -446,4 +815,11 @@ func (sub *Subscription) Next() (*Envelope, uint64, error) {
 }
 
 // Stop ends the subscription; a blocked Next returns an error.
-func (sub *Subscription) Stop() { sub.iter.Stop() }
+func (sub *Subscription) Stop() {
+	sub.cancel()
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.iter != nil {
+		sub.iter.Stop()
+	}
+}

@@ -29,6 +29,21 @@ type AuditTrail struct {
 	// [] when no framework is published for the year.
 	Derivations []Derivation `json:"derivations"`
 	Total       AuditTotal   `json:"total"`
+	// Flags name events that broke a rule spanning aggregates when they
+	// were appended: history written before such rules were guarded at
+	// append time, or a decision on a framework revision that another
+	// revision had already replaced. The fold keeps them, as the log does.
+	Flags []AuditFlag `json:"flags,omitempty"`
+}
+
+// AuditFlag is one event that broke a cross-aggregate rule.
+type AuditFlag struct {
+	Sequence uint64 `json:"sequence"`
+	EventID  string `json:"event_id"`
+	// Rule: indicators_per_unit_year, component_max_indicators,
+	// series_per_year or superseded_framework.
+	Rule   string `json:"rule"`
+	Detail string `json:"detail"`
 }
 
 // AuditEvent is one stored event with everything its hash covers, so that
@@ -188,6 +203,8 @@ func buildAudit(evs []*events.Envelope, u domain.Unit, fy int) AuditTrail {
 		}
 		if !ev.ChainOK {
 			a.ChainIntact = false
+		} else {
+			a.Flags = append(a.Flags, ruleFlags(fresh, e, u, fy)...)
 		}
 		if ev.Data == nil {
 			ev.Data = json.RawMessage("null")
@@ -202,6 +219,73 @@ func buildAudit(evs []*events.Envelope, u domain.Unit, fy int) AuditTrail {
 	a.Total = AuditTotal{Rollup: ys.fw.Framework.Rollup, Formula: ys.totals.Formula,
 		Total: ratNumber(ys.totals.Total, domain.ScoreDecimals), Band: ys.totals.Band}
 	return a
+}
+
+// ruleFlags checks the cross-aggregate rules the decision behind e had to
+// keep, on the fold just after e.
+func ruleFlags(st *State, e *events.Envelope, u domain.Unit, fy int) []AuditFlag {
+	if e.AggregateKind != events.KindIndicator || e.Unit != u.Code || e.FiscalYear != fy {
+		return nil
+	}
+	ev, err := e.Event()
+	if err != nil {
+		return nil
+	}
+	ind := st.Indicators[e.AggregateID]
+	if ind == nil {
+		return nil
+	}
+	var out []AuditFlag
+	flag := func(rule, format string, args ...any) {
+		out = append(out, AuditFlag{Sequence: e.Sequence, EventID: e.ID, Rule: rule, Detail: fmt.Sprintf(format, args...)})
+	}
+	fw := st.Frameworks[events.FrameworkID(fy, string(u.Kind))]
+	var recorded uint64
+	switch ev := ev.(type) {
+	case domain.IndicatorProposed:
+		recorded = ev.FrameworkVersion
+	case domain.IndicatorRevised:
+		recorded = ev.FrameworkVersion
+	case domain.IndicatorReviewed:
+		recorded = ev.FrameworkVersion
+	case domain.ResultReported:
+		recorded = ev.FrameworkVersion
+	}
+	if recorded > 0 && recorded < fw.Version() {
+		flag("superseded_framework", "decided on version %d of the FY%d %s framework, but version %d was already in the log", recorded, fy, u.Kind, fw.Version())
+	}
+	if !ind.Status.Live() {
+		return out
+	}
+	live, approved, series := 0, 0, 0
+	for _, other := range st.UnitIndicators(u.Code, fy) {
+		if !other.Status.Live() {
+			continue
+		}
+		live++
+		if other.Status == domain.StatusApproved && other.Spec.Component == ind.Spec.Component {
+			approved++
+		}
+		if ind.Spec.SeriesID != "" && other.Spec.SeriesID == ind.Spec.SeriesID {
+			series++
+		}
+	}
+	switch e.Type {
+	case events.TypeIndicatorProposed:
+		if live > domain.MaxIndicatorsPerUnitYear {
+			flag("indicators_per_unit_year", "the unit-year holds %d live indicators with this one, more than the %d allowed", live, domain.MaxIndicatorsPerUnitYear)
+		}
+	case events.TypeIndicatorReviewed:
+		if ind.Status == domain.StatusApproved && fw.Latest() != nil {
+			if c, ok := fw.Latest().Framework.Component(ind.Spec.Component); ok && approved > c.MaxIndicators {
+				flag("component_max_indicators", "component %q holds %d approved indicators with this one, more than its maximum of %d", c.Code, approved, c.MaxIndicators)
+			}
+		}
+	}
+	if (e.Type == events.TypeIndicatorProposed || e.Type == events.TypeIndicatorRevised) && series > 1 {
+		flag("series_per_year", "%d live indicators of FY%d belong to series %s, where one may", series, fy, ind.Spec.SeriesID)
+	}
+	return out
 }
 
 // derivations explains each scored item of the unit-year.

@@ -348,3 +348,24 @@ func SortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// UnitYearIndicatorsFilter matches the subjects of a unit-year's
+// indicators: the guard of every decision that counts them.
+func UnitYearIndicatorsFilter(unit string, fy int) string {
+	return "kpi.u." + unit + "." + strconv.Itoa(fy) + "." + events.KindIndicator + ".>"
+}
+
+// UnitYearIndicatorsLast is the stream sequence of the last event on a
+// unit-year's indicators (0: none), the sequence the subjects matching
+// UnitYearIndicatorsFilter end at in the log this state folded.
+func (s *State) UnitYearIndicatorsLast(unit string, fy int) uint64 {
+	uy := s.UnitYears[UnitYearKey(unit, fy)]
+	if uy == nil {
+		return 0
+	}
+	var last uint64
+	for _, id := range uy.Indicators {
+		last = max(last, s.Heads[AggregateKey(events.KindIndicator, id)].Seq)
+	}
+	return last
+}

@@ -569,6 +569,14 @@ type AuditEvent struct {
 	Unit          *string     `json:"unit,omitempty"`
 }
 
+// AuditFlag defines model for AuditFlag.
+type AuditFlag struct {
+	Detail   string `json:"detail"`
+	EventId  string `json:"event_id"`
+	Rule     string `json:"rule"`
+	Sequence int64  `json:"sequence"`
+}
+
 // AuditTotal defines model for AuditTotal.
 type AuditTotal struct {
 	Band    string `json:"band"`
@@ -585,6 +593,7 @@ type AuditTrail struct {
 	Derivations []Derivation `json:"derivations"`
 	Events      []AuditEvent `json:"events"`
 	FiscalYear  int          `json:"fiscal_year"`
+	Flags       *[]AuditFlag `json:"flags,omitempty"`
 	Total       AuditTotal   `json:"total"`
 	Unit        string       `json:"unit"`
 	UnitKind    UnitKind     `json:"unit_kind"`
@@ -780,6 +789,19 @@ type ComponentTreatment struct {
 	Code       string   `json:"code"`
 	Indicators []string `json:"indicators"`
 	Treatment  string   `json:"treatment"`
+}
+
+// ConsistencyProof defines model for ConsistencyProof.
+type ConsistencyProof struct {
+	From int64 `json:"from"`
+
+	// FromRoot a SHA-256 hash, base64
+	FromRoot []byte   `json:"from_root"`
+	Hashes   [][]byte `json:"hashes"`
+	To       int64    `json:"to"`
+
+	// ToRoot a SHA-256 hash, base64
+	ToRoot []byte `json:"to_root"`
 }
 
 // Derivation defines model for Derivation.
@@ -1014,6 +1036,20 @@ type ImportRow struct {
 	Version     *int64         `json:"version,omitempty"`
 }
 
+// InclusionProof defines model for InclusionProof.
+type InclusionProof struct {
+	Checkpoint *string  `json:"checkpoint,omitempty"`
+	EventHash  string   `json:"event_hash"`
+	Hashes     [][]byte `json:"hashes"`
+	Index      int64    `json:"index"`
+
+	// Root a SHA-256 hash, base64
+	Root      []byte  `json:"root"`
+	Sequence  int64   `json:"sequence"`
+	Size      int64   `json:"size"`
+	TlogProof *string `json:"tlog_proof,omitempty"`
+}
+
 // IndicatorList defines model for IndicatorList.
 type IndicatorList struct {
 	FiscalYear int             `json:"fiscal_year"`
@@ -1030,9 +1066,10 @@ type IndicatorRef struct {
 
 // IndicatorReviewed defines model for IndicatorReviewed.
 type IndicatorReviewed struct {
-	Comment   *string `json:"comment,omitempty"`
-	Decision  string  `json:"decision"`
-	OnVersion int64   `json:"on_version"`
+	Comment          *string `json:"comment,omitempty"`
+	Decision         string  `json:"decision"`
+	FrameworkVersion *int64  `json:"framework_version,omitempty"`
+	OnVersion        int64   `json:"on_version"`
 }
 
 // IndicatorRevisionBody defines model for IndicatorRevisionBody.
@@ -1848,6 +1885,41 @@ type PostV1CheckpointsParams struct {
 	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
 }
 
+// GetV1CheckpointsLatestParams defines parameters for GetV1CheckpointsLatest.
+type GetV1CheckpointsLatestParams struct {
+	// MinSequence answer only once this node's read model includes this stream sequence (a write's `sequence` through another node); 503 if it does not within the write wait
+	MinSequence *MinSequence `form:"min_sequence,omitempty" json:"min_sequence,omitempty"`
+
+	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
+	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
+}
+
+// GetV1CheckpointsSizeParams defines parameters for GetV1CheckpointsSize.
+type GetV1CheckpointsSizeParams struct {
+	// MinSequence answer only once this node's read model includes this stream sequence (a write's `sequence` through another node); 503 if it does not within the write wait
+	MinSequence *MinSequence `form:"min_sequence,omitempty" json:"min_sequence,omitempty"`
+
+	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
+	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
+}
+
+// PostV1CheckpointsSizeCosignaturesMultipartBody defines parameters for PostV1CheckpointsSizeCosignatures.
+type PostV1CheckpointsSizeCosignaturesMultipartBody struct {
+	File openapi_types.File `json:"file"`
+}
+
+// PostV1CheckpointsSizeCosignaturesParams defines parameters for PostV1CheckpointsSizeCosignatures.
+type PostV1CheckpointsSizeCosignaturesParams struct {
+	// MinSequence answer only once this node's read model includes this stream sequence (a write's `sequence` through another node); 503 if it does not within the write wait
+	MinSequence *MinSequence `form:"min_sequence,omitempty" json:"min_sequence,omitempty"`
+
+	// Key the witness's verifier key (name+hash+base64)
+	Key string `form:"key" json:"key"`
+
+	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
+	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
+}
+
 // GetV1EventsParams defines parameters for GetV1Events.
 type GetV1EventsParams struct {
 	// Pretty present (even empty, ?pretty): indent the JSON answer
@@ -1882,6 +1954,9 @@ type GetV1ExportParams struct {
 
 	// FiscalYear only this fiscal year's events
 	FiscalYear *int `form:"fiscal_year,omitempty" json:"fiscal_year,omitempty"`
+
+	// Since a tree size the auditor trusted earlier: the bundle carries a consistency proof from it to the bundle's checkpoint
+	Since *int `form:"since,omitempty" json:"since,omitempty"`
 
 	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
 	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
@@ -2197,6 +2272,42 @@ type PostV1InnovationsIdSelectionParams struct {
 
 	// IfMatch the version the change is decided on, as in the resource's ETag ("3"); a stale one is 409
 	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// GetV1ProofsConsistencyParams defines parameters for GetV1ProofsConsistency.
+type GetV1ProofsConsistencyParams struct {
+	// Pretty present (even empty, ?pretty): indent the JSON answer
+	Pretty *Pretty `form:"pretty,omitempty" json:"pretty,omitempty"`
+
+	// MinSequence answer only once this node's read model includes this stream sequence (a write's `sequence` through another node); 503 if it does not within the write wait
+	MinSequence *MinSequence `form:"min_sequence,omitempty" json:"min_sequence,omitempty"`
+
+	// From the smaller tree size
+	From int `form:"from" json:"from"`
+
+	// To the larger tree size
+	To int `form:"to" json:"to"`
+
+	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
+	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
+}
+
+// GetV1ProofsInclusionParams defines parameters for GetV1ProofsInclusion.
+type GetV1ProofsInclusionParams struct {
+	// Pretty present (even empty, ?pretty): indent the JSON answer
+	Pretty *Pretty `form:"pretty,omitempty" json:"pretty,omitempty"`
+
+	// MinSequence answer only once this node's read model includes this stream sequence (a write's `sequence` through another node); 503 if it does not within the write wait
+	MinSequence *MinSequence `form:"min_sequence,omitempty" json:"min_sequence,omitempty"`
+
+	// Sequence the event's stream sequence
+	Sequence int `form:"sequence" json:"sequence"`
+
+	// Size the tree size (number of events) to prove against; default the latest checkpoint's
+	Size *int `form:"size,omitempty" json:"size,omitempty"`
+
+	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
+	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
 }
 
 // GetV1UnitsParams defines parameters for GetV1Units.
@@ -2596,6 +2707,15 @@ type GetV1UnitsUnitYearsFyScorecardParams struct {
 // GetV1UnitsUnitYearsFyScorecardParamsFormat defines parameters for GetV1UnitsUnitYearsFyScorecard.
 type GetV1UnitsUnitYearsFyScorecardParamsFormat string
 
+// PostV1UnitsUnitYearsFyStatementParams defines parameters for PostV1UnitsUnitYearsFyStatement.
+type PostV1UnitsUnitYearsFyStatementParams struct {
+	// MinSequence answer only once this node's read model includes this stream sequence (a write's `sequence` through another node); 503 if it does not within the write wait
+	MinSequence *MinSequence `form:"min_sequence,omitempty" json:"min_sequence,omitempty"`
+
+	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
+	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
+}
+
 // GetV1VerifyParams defines parameters for GetV1Verify.
 type GetV1VerifyParams struct {
 	// Pretty present (even empty, ?pretty): indent the JSON answer
@@ -2619,6 +2739,9 @@ type GetV1VerifyKeyParams struct {
 	// XMinSequence as ?min_sequence= (the query parameter wins when both are given)
 	XMinSequence *XMinSequence `json:"X-Min-Sequence,omitempty"`
 }
+
+// PostV1CheckpointsSizeCosignaturesMultipartRequestBody defines body for PostV1CheckpointsSizeCosignatures for multipart/form-data ContentType.
+type PostV1CheckpointsSizeCosignaturesMultipartRequestBody PostV1CheckpointsSizeCosignaturesMultipartBody
 
 // PostV1FrameworksJSONRequestBody defines body for PostV1Frameworks for application/json ContentType.
 type PostV1FrameworksJSONRequestBody = Framework
@@ -2781,6 +2904,29 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/checkpoints (the `PostV1Checkpoints` operationId).
 	PostV1Checkpoints(ctx context.Context, params *PostV1CheckpointsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1CheckpointsLatest The latest signed checkpoint as a text note (c2sp.org/tlog-checkpoint) with the witness cosignatures collected for it
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Corresponds with GET /v1/checkpoints/latest (the `GetV1CheckpointsLatest` operationId).
+	GetV1CheckpointsLatest(ctx context.Context, params *GetV1CheckpointsLatestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1CheckpointsSize The signed checkpoint of a tree size, as a text note with its witness cosignatures
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Corresponds with GET /v1/checkpoints/{size} (the `GetV1CheckpointsSize` operationId).
+	GetV1CheckpointsSize(ctx context.Context, size string, params *GetV1CheckpointsSizeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1CheckpointsSizeCosignaturesWithBody A witness hands back the checkpoint with its cosignature (c2sp.org/tlog-cosignature; text body; ?key= its verifier key); kept if it verifies (and the key is one of serve --witness-keys, when set)
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/checkpoints/{size}/cosignatures (the `PostV1CheckpointsSizeCosignatures` operationId).
+	PostV1CheckpointsSizeCosignaturesWithBody(ctx context.Context, size string, params *PostV1CheckpointsSizeCosignaturesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetV1Events The raw event feed, paged by sequence (?after=&limit=&unit=&fiscal_year=)
 	//
 	// Who may call it: opdc, auditor.
@@ -2788,7 +2934,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/events (the `GetV1Events` operationId).
 	GetV1Events(ctx context.Context, params *GetV1EventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetV1Export A JSON Lines bundle of events with hashes and a signed trailer (?unit=&fiscal_year=; none: the whole ledger), verifiable offline by kpiledger verify --file
+	// GetV1Export A JSON Lines bundle cut at the latest checkpoint: events with hashes and inclusion proofs, each unit-year's group record, the unit-year's results statement, and a signed trailer (?unit=&fiscal_year=&since=; none: the whole ledger), verifiable offline by kpiledger verify --file
 	//
 	// Who may call it: opdc, auditor.
 	//
@@ -2992,6 +3138,20 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/innovations/{id}/selection (the `PostV1InnovationsIdSelection` operationId).
 	PostV1InnovationsIdSelection(ctx context.Context, id string, params *PostV1InnovationsIdSelectionParams, body PostV1InnovationsIdSelectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1ProofsConsistency Consistency proof that the tree of ?from= events is a prefix of the tree of ?to= events
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Corresponds with GET /v1/proofs/consistency (the `GetV1ProofsConsistency` operationId).
+	GetV1ProofsConsistency(ctx context.Context, params *GetV1ProofsConsistencyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1ProofsInclusion Inclusion proof of the event at ?sequence= in the tree of ?size= events (default: the latest checkpoint's), with that size's signed checkpoint if any
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Corresponds with GET /v1/proofs/inclusion (the `GetV1ProofsInclusion` operationId).
+	GetV1ProofsInclusion(ctx context.Context, params *GetV1ProofsInclusionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetV1Units The 76 provinces and the registered departments (as a spreadsheet: with each readable unit's total)
 	//
 	// Who may call it: any authenticated role.
@@ -3173,6 +3333,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/units/{unit}/years/{fy}/scorecard (the `GetV1UnitsUnitYearsFyScorecard` operationId).
 	GetV1UnitsUnitYearsFyScorecard(ctx context.Context, unit string, fy int, params *GetV1UnitsUnitYearsFyScorecardParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PostV1UnitsUnitYearsFyStatement Close a round: sign the unit-year's published figures (indicator, component and total scores, band) computed at the latest checkpoint; text note, carried by unit-year exports for kpiledger verify --recompute
+	//
+	// Who may call it: opdc.
+	//
+	// Corresponds with POST /v1/units/{unit}/years/{fy}/statement (the `PostV1UnitsUnitYearsFyStatement` operationId).
+	PostV1UnitsUnitYearsFyStatement(ctx context.Context, unit string, fy int, params *PostV1UnitsUnitYearsFyStatementParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetV1Verify Check every hash chain and checkpoint in the stream; reports the first break
 	//
 	// Who may call it: opdc, auditor.
@@ -3290,6 +3457,59 @@ func (c *Client) PostV1Checkpoints(ctx context.Context, params *PostV1Checkpoint
 	return c.Client.Do(req)
 }
 
+// GetV1CheckpointsLatest The latest signed checkpoint as a text note (c2sp.org/tlog-checkpoint) with the witness cosignatures collected for it
+//
+// Who may call it: opdc, auditor.
+//
+// Corresponds with GET /v1/checkpoints/latest (the `GetV1CheckpointsLatest` operationId).
+func (c *Client) GetV1CheckpointsLatest(ctx context.Context, params *GetV1CheckpointsLatestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1CheckpointsLatestRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1CheckpointsSize The signed checkpoint of a tree size, as a text note with its witness cosignatures
+//
+// Who may call it: opdc, auditor.
+//
+// Corresponds with GET /v1/checkpoints/{size} (the `GetV1CheckpointsSize` operationId).
+func (c *Client) GetV1CheckpointsSize(ctx context.Context, size string, params *GetV1CheckpointsSizeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1CheckpointsSizeRequest(c.Server, size, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1CheckpointsSizeCosignaturesWithBody A witness hands back the checkpoint with its cosignature (c2sp.org/tlog-cosignature; text body; ?key= its verifier key); kept if it verifies (and the key is one of serve --witness-keys, when set)
+//
+// Who may call it: opdc, auditor.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/checkpoints/{size}/cosignatures (the `PostV1CheckpointsSizeCosignatures` operationId).
+func (c *Client) PostV1CheckpointsSizeCosignaturesWithBody(ctx context.Context, size string, params *PostV1CheckpointsSizeCosignaturesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1CheckpointsSizeCosignaturesRequestWithBody(c.Server, size, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetV1Events The raw event feed, paged by sequence (?after=&limit=&unit=&fiscal_year=)
 //
 // Who may call it: opdc, auditor.
@@ -3307,7 +3527,7 @@ func (c *Client) GetV1Events(ctx context.Context, params *GetV1EventsParams, req
 	return c.Client.Do(req)
 }
 
-// GetV1Export A JSON Lines bundle of events with hashes and a signed trailer (?unit=&fiscal_year=; none: the whole ledger), verifiable offline by kpiledger verify --file
+// GetV1Export A JSON Lines bundle cut at the latest checkpoint: events with hashes and inclusion proofs, each unit-year's group record, the unit-year's results statement, and a signed trailer (?unit=&fiscal_year=&since=; none: the whole ledger), verifiable offline by kpiledger verify --file
 //
 // Who may call it: opdc, auditor.
 //
@@ -3751,6 +3971,40 @@ func (c *Client) PostV1InnovationsIdSelection(ctx context.Context, id string, pa
 	return c.Client.Do(req)
 }
 
+// GetV1ProofsConsistency Consistency proof that the tree of ?from= events is a prefix of the tree of ?to= events
+//
+// Who may call it: opdc, auditor.
+//
+// Corresponds with GET /v1/proofs/consistency (the `GetV1ProofsConsistency` operationId).
+func (c *Client) GetV1ProofsConsistency(ctx context.Context, params *GetV1ProofsConsistencyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1ProofsConsistencyRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1ProofsInclusion Inclusion proof of the event at ?sequence= in the tree of ?size= events (default: the latest checkpoint's), with that size's signed checkpoint if any
+//
+// Who may call it: opdc, auditor.
+//
+// Corresponds with GET /v1/proofs/inclusion (the `GetV1ProofsInclusion` operationId).
+func (c *Client) GetV1ProofsInclusion(ctx context.Context, params *GetV1ProofsInclusionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1ProofsInclusionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetV1Units The 76 provinces and the registered departments (as a spreadsheet: with each readable unit's total)
 //
 // Who may call it: any authenticated role.
@@ -4162,6 +4416,23 @@ func (c *Client) GetV1UnitsUnitYearsFyScorecard(ctx context.Context, unit string
 	return c.Client.Do(req)
 }
 
+// PostV1UnitsUnitYearsFyStatement Close a round: sign the unit-year's published figures (indicator, component and total scores, band) computed at the latest checkpoint; text note, carried by unit-year exports for kpiledger verify --recompute
+//
+// Who may call it: opdc.
+//
+// Corresponds with POST /v1/units/{unit}/years/{fy}/statement (the `PostV1UnitsUnitYearsFyStatement` operationId).
+func (c *Client) PostV1UnitsUnitYearsFyStatement(ctx context.Context, unit string, fy int, params *PostV1UnitsUnitYearsFyStatementParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1UnitsUnitYearsFyStatementRequest(c.Server, unit, fy, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetV1Verify Check every hash chain and checkpoint in the stream; reports the first break
 //
 // Who may call it: opdc, auditor.
@@ -4547,6 +4818,237 @@ func NewPostV1CheckpointsRequest(server string, params *PostV1CheckpointsParams)
 	return req, nil
 }
 
+// NewGetV1CheckpointsLatestRequest constructs an http.Request for the GetV1CheckpointsLatest method
+func NewGetV1CheckpointsLatestRequest(server string, params *GetV1CheckpointsLatestParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/checkpoints/latest")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinSequence != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_sequence", *params.MinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XMinSequence != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Min-Sequence", *params.XMinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Min-Sequence", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetV1CheckpointsSizeRequest constructs an http.Request for the GetV1CheckpointsSize method
+func NewGetV1CheckpointsSizeRequest(server string, size string, params *GetV1CheckpointsSizeParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "size", size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/checkpoints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinSequence != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_sequence", *params.MinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XMinSequence != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Min-Sequence", *params.XMinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Min-Sequence", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostV1CheckpointsSizeCosignaturesRequestWithBody constructs an http.Request for the PostV1CheckpointsSizeCosignatures method, with any body, and a specified content type
+func NewPostV1CheckpointsSizeCosignaturesRequestWithBody(server string, size string, params *PostV1CheckpointsSizeCosignaturesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "size", size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/checkpoints/%s/cosignatures", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinSequence != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_sequence", *params.MinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XMinSequence != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Min-Sequence", *params.XMinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Min-Sequence", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetV1EventsRequest constructs an http.Request for the GetV1Events method
 func NewGetV1EventsRequest(server string, params *GetV1EventsParams) (*http.Request, error) {
 	var err error
@@ -4731,6 +5233,18 @@ func NewGetV1ExportRequest(server string, params *GetV1ExportParams) (*http.Requ
 		if params.FiscalYear != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "fiscal_year", *params.FiscalYear, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6587,6 +7101,204 @@ func NewPostV1InnovationsIdSelectionRequestWithBody(server string, id string, pa
 			}
 
 			req.Header.Set("If-Match", headerParam4)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetV1ProofsConsistencyRequest constructs an http.Request for the GetV1ProofsConsistency method
+func NewGetV1ProofsConsistencyRequest(server string, params *GetV1ProofsConsistencyParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/proofs/consistency")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Pretty != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pretty", *params.Pretty, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinSequence != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_sequence", *params.MinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XMinSequence != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Min-Sequence", *params.XMinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Min-Sequence", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetV1ProofsInclusionRequest constructs an http.Request for the GetV1ProofsInclusion method
+func NewGetV1ProofsInclusionRequest(server string, params *GetV1ProofsInclusionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/proofs/inclusion")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Pretty != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pretty", *params.Pretty, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinSequence != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_sequence", *params.MinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sequence", params.Sequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Size != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "size", *params.Size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XMinSequence != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Min-Sequence", *params.XMinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Min-Sequence", headerParam0)
 		}
 
 	}
@@ -8893,6 +9605,89 @@ func NewGetV1UnitsUnitYearsFyScorecardRequest(server string, unit string, fy int
 	return req, nil
 }
 
+// NewPostV1UnitsUnitYearsFyStatementRequest constructs an http.Request for the PostV1UnitsUnitYearsFyStatement method
+func NewPostV1UnitsUnitYearsFyStatementRequest(server string, unit string, fy int, params *PostV1UnitsUnitYearsFyStatementParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "unit", unit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "fy", fy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/units/%s/years/%s/statement", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinSequence != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_sequence", *params.MinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XMinSequence != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Min-Sequence", *params.XMinSequence, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Min-Sequence", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetV1VerifyRequest constructs an http.Request for the GetV1Verify method
 func NewGetV1VerifyRequest(server string, params *GetV1VerifyParams) (*http.Request, error) {
 	var err error
@@ -9153,6 +9948,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/checkpoints (the `PostV1Checkpoints` operationId).
 	PostV1CheckpointsWithResponse(ctx context.Context, params *PostV1CheckpointsParams, reqEditors ...RequestEditorFn) (*PostV1CheckpointsResponse, error)
 
+	// GetV1CheckpointsLatestWithResponse The latest signed checkpoint as a text note (c2sp.org/tlog-checkpoint) with the witness cosignatures collected for it
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/checkpoints/latest (the `GetV1CheckpointsLatest` operationId).
+	GetV1CheckpointsLatestWithResponse(ctx context.Context, params *GetV1CheckpointsLatestParams, reqEditors ...RequestEditorFn) (*GetV1CheckpointsLatestResponse, error)
+
+	// GetV1CheckpointsSizeWithResponse The signed checkpoint of a tree size, as a text note with its witness cosignatures
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/checkpoints/{size} (the `GetV1CheckpointsSize` operationId).
+	GetV1CheckpointsSizeWithResponse(ctx context.Context, size string, params *GetV1CheckpointsSizeParams, reqEditors ...RequestEditorFn) (*GetV1CheckpointsSizeResponse, error)
+
+	// PostV1CheckpointsSizeCosignaturesWithBodyWithResponse A witness hands back the checkpoint with its cosignature (c2sp.org/tlog-cosignature; text body; ?key= its verifier key); kept if it verifies (and the key is one of serve --witness-keys, when set)
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/checkpoints/{size}/cosignatures (the `PostV1CheckpointsSizeCosignatures` operationId).
+	PostV1CheckpointsSizeCosignaturesWithBodyWithResponse(ctx context.Context, size string, params *PostV1CheckpointsSizeCosignaturesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1CheckpointsSizeCosignaturesResponse, error)
+
 	// GetV1EventsWithResponse The raw event feed, paged by sequence (?after=&limit=&unit=&fiscal_year=)
 	//
 	// Who may call it: opdc, auditor.
@@ -9162,7 +9984,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/events (the `GetV1Events` operationId).
 	GetV1EventsWithResponse(ctx context.Context, params *GetV1EventsParams, reqEditors ...RequestEditorFn) (*GetV1EventsResponse, error)
 
-	// GetV1ExportWithResponse A JSON Lines bundle of events with hashes and a signed trailer (?unit=&fiscal_year=; none: the whole ledger), verifiable offline by kpiledger verify --file
+	// GetV1ExportWithResponse A JSON Lines bundle cut at the latest checkpoint: events with hashes and inclusion proofs, each unit-year's group record, the unit-year's results statement, and a signed trailer (?unit=&fiscal_year=&since=; none: the whole ledger), verifiable offline by kpiledger verify --file
 	//
 	// Who may call it: opdc, auditor.
 	//
@@ -9378,6 +10200,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/innovations/{id}/selection (the `PostV1InnovationsIdSelection` operationId).
 	PostV1InnovationsIdSelectionWithResponse(ctx context.Context, id string, params *PostV1InnovationsIdSelectionParams, body PostV1InnovationsIdSelectionJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1InnovationsIdSelectionResponse, error)
 
+	// GetV1ProofsConsistencyWithResponse Consistency proof that the tree of ?from= events is a prefix of the tree of ?to= events
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/proofs/consistency (the `GetV1ProofsConsistency` operationId).
+	GetV1ProofsConsistencyWithResponse(ctx context.Context, params *GetV1ProofsConsistencyParams, reqEditors ...RequestEditorFn) (*GetV1ProofsConsistencyResponse, error)
+
+	// GetV1ProofsInclusionWithResponse Inclusion proof of the event at ?sequence= in the tree of ?size= events (default: the latest checkpoint's), with that size's signed checkpoint if any
+	//
+	// Who may call it: opdc, auditor.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/proofs/inclusion (the `GetV1ProofsInclusion` operationId).
+	GetV1ProofsInclusionWithResponse(ctx context.Context, params *GetV1ProofsInclusionParams, reqEditors ...RequestEditorFn) (*GetV1ProofsInclusionResponse, error)
+
 	// GetV1UnitsWithResponse The 76 provinces and the registered departments (as a spreadsheet: with each readable unit's total)
 	//
 	// Who may call it: any authenticated role.
@@ -9584,6 +10424,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/units/{unit}/years/{fy}/scorecard (the `GetV1UnitsUnitYearsFyScorecard` operationId).
 	GetV1UnitsUnitYearsFyScorecardWithResponse(ctx context.Context, unit string, fy int, params *GetV1UnitsUnitYearsFyScorecardParams, reqEditors ...RequestEditorFn) (*GetV1UnitsUnitYearsFyScorecardResponse, error)
+
+	// PostV1UnitsUnitYearsFyStatementWithResponse Close a round: sign the unit-year's published figures (indicator, component and total scores, band) computed at the latest checkpoint; text note, carried by unit-year exports for kpiledger verify --recompute
+	//
+	// Who may call it: opdc.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/units/{unit}/years/{fy}/statement (the `PostV1UnitsUnitYearsFyStatement` operationId).
+	PostV1UnitsUnitYearsFyStatementWithResponse(ctx context.Context, unit string, fy int, params *PostV1UnitsUnitYearsFyStatementParams, reqEditors ...RequestEditorFn) (*PostV1UnitsUnitYearsFyStatementResponse, error)
 
 	// GetV1VerifyWithResponse Check every hash chain and checkpoint in the stream; reports the first break
 	//
@@ -9976,6 +10825,283 @@ func (r PostV1CheckpointsResponse) ContentType() string {
 	return ""
 }
 
+// GetV1CheckpointsLatestResponse401Headers the declared response headers of an HTTP 401 response for GetV1CheckpointsLatest
+type GetV1CheckpointsLatestResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetV1CheckpointsLatestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetV1CheckpointsLatestResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1CheckpointsLatestResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1CheckpointsLatestResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1CheckpointsLatestResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1CheckpointsLatestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1CheckpointsLatestResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetV1CheckpointsLatestResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1CheckpointsLatestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1CheckpointsLatestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1CheckpointsLatestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1CheckpointsLatestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetV1CheckpointsSizeResponse401Headers the declared response headers of an HTTP 401 response for GetV1CheckpointsSize
+type GetV1CheckpointsSizeResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetV1CheckpointsSizeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetV1CheckpointsSizeResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1CheckpointsSizeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1CheckpointsSizeResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1CheckpointsSizeResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1CheckpointsSizeResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1CheckpointsSizeResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetV1CheckpointsSizeResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1CheckpointsSizeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1CheckpointsSizeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1CheckpointsSizeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1CheckpointsSizeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostV1CheckpointsSizeCosignaturesResponse401Headers the declared response headers of an HTTP 401 response for PostV1CheckpointsSizeCosignatures
+type PostV1CheckpointsSizeCosignaturesResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type PostV1CheckpointsSizeCosignaturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *NotASpreadsheet
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostV1CheckpointsSizeCosignaturesResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON415() *NotASpreadsheet {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1CheckpointsSizeCosignaturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1CheckpointsSizeCosignaturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1CheckpointsSizeCosignaturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1CheckpointsSizeCosignaturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetV1EventsResponse401Headers the declared response headers of an HTTP 401 response for GetV1Events
 type GetV1EventsResponse401Headers struct {
 	WWWAuthenticate string
@@ -10080,6 +11206,8 @@ type GetV1ExportResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -10108,6 +11236,11 @@ func (r GetV1ExportResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetV1ExportResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetV1ExportResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -11756,6 +12889,186 @@ func (r PostV1InnovationsIdSelectionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostV1InnovationsIdSelectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetV1ProofsConsistencyResponse401Headers the declared response headers of an HTTP 401 response for GetV1ProofsConsistency
+type GetV1ProofsConsistencyResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetV1ProofsConsistencyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsistencyProof
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetV1ProofsConsistencyResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1ProofsConsistencyResponse) GetJSON200() *ConsistencyProof {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1ProofsConsistencyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1ProofsConsistencyResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1ProofsConsistencyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1ProofsConsistencyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1ProofsConsistencyResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetV1ProofsConsistencyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1ProofsConsistencyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1ProofsConsistencyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1ProofsConsistencyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1ProofsConsistencyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetV1ProofsInclusionResponse401Headers the declared response headers of an HTTP 401 response for GetV1ProofsInclusion
+type GetV1ProofsInclusionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetV1ProofsInclusionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InclusionProof
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetV1ProofsInclusionResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1ProofsInclusionResponse) GetJSON200() *InclusionProof {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1ProofsInclusionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1ProofsInclusionResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1ProofsInclusionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1ProofsInclusionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1ProofsInclusionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetV1ProofsInclusionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1ProofsInclusionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1ProofsInclusionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1ProofsInclusionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1ProofsInclusionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13776,6 +15089,96 @@ func (r GetV1UnitsUnitYearsFyScorecardResponse) ContentType() string {
 	return ""
 }
 
+// PostV1UnitsUnitYearsFyStatementResponse401Headers the declared response headers of an HTTP 401 response for PostV1UnitsUnitYearsFyStatement
+type PostV1UnitsUnitYearsFyStatementResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type PostV1UnitsUnitYearsFyStatementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostV1UnitsUnitYearsFyStatementResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1UnitsUnitYearsFyStatementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1UnitsUnitYearsFyStatementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1UnitsUnitYearsFyStatementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1UnitsUnitYearsFyStatementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetV1VerifyResponse401Headers the declared response headers of an HTTP 401 response for GetV1Verify
 type GetV1VerifyResponse401Headers struct {
 	WWWAuthenticate string
@@ -14025,6 +15428,51 @@ func (c *ClientWithResponses) PostV1CheckpointsWithResponse(ctx context.Context,
 	return ParsePostV1CheckpointsResponse(rsp)
 }
 
+// GetV1CheckpointsLatestWithResponse The latest signed checkpoint as a text note (c2sp.org/tlog-checkpoint) with the witness cosignatures collected for it
+//
+// Who may call it: opdc, auditor.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/checkpoints/latest (the `GetV1CheckpointsLatest` operationId).
+func (c *ClientWithResponses) GetV1CheckpointsLatestWithResponse(ctx context.Context, params *GetV1CheckpointsLatestParams, reqEditors ...RequestEditorFn) (*GetV1CheckpointsLatestResponse, error) {
+	rsp, err := c.GetV1CheckpointsLatest(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1CheckpointsLatestResponse(rsp)
+}
+
+// GetV1CheckpointsSizeWithResponse The signed checkpoint of a tree size, as a text note with its witness cosignatures
+//
+// Who may call it: opdc, auditor.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/checkpoints/{size} (the `GetV1CheckpointsSize` operationId).
+func (c *ClientWithResponses) GetV1CheckpointsSizeWithResponse(ctx context.Context, size string, params *GetV1CheckpointsSizeParams, reqEditors ...RequestEditorFn) (*GetV1CheckpointsSizeResponse, error) {
+	rsp, err := c.GetV1CheckpointsSize(ctx, size, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1CheckpointsSizeResponse(rsp)
+}
+
+// PostV1CheckpointsSizeCosignaturesWithBodyWithResponse A witness hands back the checkpoint with its cosignature (c2sp.org/tlog-cosignature; text body; ?key= its verifier key); kept if it verifies (and the key is one of serve --witness-keys, when set)
+//
+// Who may call it: opdc, auditor.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/checkpoints/{size}/cosignatures (the `PostV1CheckpointsSizeCosignatures` operationId).
+func (c *ClientWithResponses) PostV1CheckpointsSizeCosignaturesWithBodyWithResponse(ctx context.Context, size string, params *PostV1CheckpointsSizeCosignaturesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1CheckpointsSizeCosignaturesResponse, error) {
+	rsp, err := c.PostV1CheckpointsSizeCosignaturesWithBody(ctx, size, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1CheckpointsSizeCosignaturesResponse(rsp)
+}
+
 // GetV1EventsWithResponse The raw event feed, paged by sequence (?after=&limit=&unit=&fiscal_year=)
 //
 // Who may call it: opdc, auditor.
@@ -14040,7 +15488,7 @@ func (c *ClientWithResponses) GetV1EventsWithResponse(ctx context.Context, param
 	return ParseGetV1EventsResponse(rsp)
 }
 
-// GetV1ExportWithResponse A JSON Lines bundle of events with hashes and a signed trailer (?unit=&fiscal_year=; none: the whole ledger), verifiable offline by kpiledger verify --file
+// GetV1ExportWithResponse A JSON Lines bundle cut at the latest checkpoint: events with hashes and inclusion proofs, each unit-year's group record, the unit-year's results statement, and a signed trailer (?unit=&fiscal_year=&since=; none: the whole ledger), verifiable offline by kpiledger verify --file
 //
 // Who may call it: opdc, auditor.
 //
@@ -14400,6 +15848,36 @@ func (c *ClientWithResponses) PostV1InnovationsIdSelectionWithResponse(ctx conte
 	return ParsePostV1InnovationsIdSelectionResponse(rsp)
 }
 
+// GetV1ProofsConsistencyWithResponse Consistency proof that the tree of ?from= events is a prefix of the tree of ?to= events
+//
+// Who may call it: opdc, auditor.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/proofs/consistency (the `GetV1ProofsConsistency` operationId).
+func (c *ClientWithResponses) GetV1ProofsConsistencyWithResponse(ctx context.Context, params *GetV1ProofsConsistencyParams, reqEditors ...RequestEditorFn) (*GetV1ProofsConsistencyResponse, error) {
+	rsp, err := c.GetV1ProofsConsistency(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1ProofsConsistencyResponse(rsp)
+}
+
+// GetV1ProofsInclusionWithResponse Inclusion proof of the event at ?sequence= in the tree of ?size= events (default: the latest checkpoint's), with that size's signed checkpoint if any
+//
+// Who may call it: opdc, auditor.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/proofs/inclusion (the `GetV1ProofsInclusion` operationId).
+func (c *ClientWithResponses) GetV1ProofsInclusionWithResponse(ctx context.Context, params *GetV1ProofsInclusionParams, reqEditors ...RequestEditorFn) (*GetV1ProofsInclusionResponse, error) {
+	rsp, err := c.GetV1ProofsInclusion(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1ProofsInclusionResponse(rsp)
+}
+
 // GetV1UnitsWithResponse The 76 provinces and the registered departments (as a spreadsheet: with each readable unit's total)
 //
 // Who may call it: any authenticated role.
@@ -14745,6 +16223,21 @@ func (c *ClientWithResponses) GetV1UnitsUnitYearsFyScorecardWithResponse(ctx con
 	return ParseGetV1UnitsUnitYearsFyScorecardResponse(rsp)
 }
 
+// PostV1UnitsUnitYearsFyStatementWithResponse Close a round: sign the unit-year's published figures (indicator, component and total scores, band) computed at the latest checkpoint; text note, carried by unit-year exports for kpiledger verify --recompute
+//
+// Who may call it: opdc.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/units/{unit}/years/{fy}/statement (the `PostV1UnitsUnitYearsFyStatement` operationId).
+func (c *ClientWithResponses) PostV1UnitsUnitYearsFyStatementWithResponse(ctx context.Context, unit string, fy int, params *PostV1UnitsUnitYearsFyStatementParams, reqEditors ...RequestEditorFn) (*PostV1UnitsUnitYearsFyStatementResponse, error) {
+	rsp, err := c.PostV1UnitsUnitYearsFyStatement(ctx, unit, fy, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1UnitsUnitYearsFyStatementResponse(rsp)
+}
+
 // GetV1VerifyWithResponse Check every hash chain and checkpoint in the stream; reports the first break
 //
 // Who may call it: opdc, auditor.
@@ -15069,6 +16562,256 @@ func ParsePostV1CheckpointsResponse(rsp *http.Response) (*PostV1CheckpointsRespo
 	return response, nil
 }
 
+// ParseGetV1CheckpointsLatestResponse parses an HTTP response from a GetV1CheckpointsLatestWithResponse call
+func ParseGetV1CheckpointsLatestResponse(rsp *http.Response) (*GetV1CheckpointsLatestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1CheckpointsLatestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetV1CheckpointsLatestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetV1CheckpointsSizeResponse parses an HTTP response from a GetV1CheckpointsSizeWithResponse call
+func ParseGetV1CheckpointsSizeResponse(rsp *http.Response) (*GetV1CheckpointsSizeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1CheckpointsSizeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetV1CheckpointsSizeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostV1CheckpointsSizeCosignaturesResponse parses an HTTP response from a PostV1CheckpointsSizeCosignaturesWithResponse call
+func ParsePostV1CheckpointsSizeCosignaturesResponse(rsp *http.Response) (*PostV1CheckpointsSizeCosignaturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1CheckpointsSizeCosignaturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest NotASpreadsheet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PostV1CheckpointsSizeCosignaturesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetV1EventsResponse parses an HTTP response from a GetV1EventsWithResponse call
 func ParseGetV1EventsResponse(rsp *http.Response) (*GetV1EventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15184,6 +16927,13 @@ func ParseGetV1ExportResponse(rsp *http.Response) (*GetV1ExportResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -16803,6 +18553,168 @@ func ParsePostV1InnovationsIdSelectionResponse(rsp *http.Response) (*PostV1Innov
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers PostV1InnovationsIdSelectionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetV1ProofsConsistencyResponse parses an HTTP response from a GetV1ProofsConsistencyWithResponse call
+func ParseGetV1ProofsConsistencyResponse(rsp *http.Response) (*GetV1ProofsConsistencyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1ProofsConsistencyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsistencyProof
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetV1ProofsConsistencyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetV1ProofsInclusionResponse parses an HTTP response from a GetV1ProofsInclusionWithResponse call
+func ParseGetV1ProofsInclusionResponse(rsp *http.Response) (*GetV1ProofsInclusionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1ProofsInclusionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InclusionProof
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetV1ProofsInclusionResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18793,6 +20705,87 @@ func ParseGetV1UnitsUnitYearsFyScorecardResponse(rsp *http.Response) (*GetV1Unit
 		response.Headers304 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetV1UnitsUnitYearsFyScorecardResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostV1UnitsUnitYearsFyStatementResponse parses an HTTP response from a PostV1UnitsUnitYearsFyStatementWithResponse call
+func ParsePostV1UnitsUnitYearsFyStatementResponse(rsp *http.Response) (*PostV1UnitsUnitYearsFyStatementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1UnitsUnitYearsFyStatementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PostV1UnitsUnitYearsFyStatementResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

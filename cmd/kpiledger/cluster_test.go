@@ -277,7 +277,7 @@ func repeatWrites(a *ledgerAPI, base string, unconfirmed map[string]string, acke
 func noQuorum(r reply) bool {
 	var p struct{ Type, Detail string }
 	return r.Err == nil && r.Code == http.StatusServiceUnavailable && json.Unmarshal(r.Body, &p) == nil &&
-		strings.HasSuffix(p.Type, "/unavailable") && strings.Contains(p.Detail, "no quorum") && strings.Contains(p.Detail, "nothing was appended")
+		strings.HasSuffix(p.Type, "/no-quorum") && strings.Contains(p.Detail, "no quorum") && strings.Contains(p.Detail, "nothing was appended")
 }
 
 // retryable is an answer a client should repeat with the same

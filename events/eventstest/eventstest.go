@@ -6,6 +6,7 @@ package eventstest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 )
 
@@ -270,6 +272,101 @@ func OpenStore(t testing.TB, js jetstream.JetStream, opts ...events.Option) *eve
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("open replicated store: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Fill appends n events to the store's stream quickly, for tests that need
+// a long log: each is the proposal of a new indicator of unit's fiscal year
+// fy (its aggregate's first event, so every chain is valid), sealed as the
+// store seals, published pipelined straight to JetStream with the same
+// expected-version header an Append sends, every acknowledgement checked.
+// It returns the stream's last sequence.
+func Fill(t testing.TB, js jetstream.JetStream, stream string, unit string, fy int, n int) uint64 {
+	t.Helper()
+	const window = 256
+	futures := make(chan jetstream.PubAckFuture, window)
+	done := make(chan error, 1)
+	var last uint64
+	go func() {
+		var first error
+		for f := range futures {
+			var err error
+			select {
+			case ack := <-f.Ok():
+				last = max(last, ack.Sequence)
+				continue
+			case err = <-f.Err():
+			case <-time.After(30 * time.Second):
+				err = errors.New("no acknowledgement within 30s")
+			}
+			// A loaded machine can starve a cluster into an election
+			// mid-fill: publish again, de-duplicated by the message id.
+			ack, rerr := republish(js, f.Msg())
+			if rerr != nil {
+				if first == nil {
+					first = fmt.Errorf("%v, then %w", err, rerr)
+				}
+				continue
+			}
+			last = max(last, ack.Sequence)
+		}
+		done <- first
+	}()
+	now := time.Now().UTC()
+	for i := range n {
+		id := fmt.Sprintf("fill-%s-%d-%06d", unit, fy, i)
+		ev := domain.IndicatorProposed{ID: id, Unit: unit, FiscalYear: fy, Spec: domain.IndicatorSpec{
+			Component: "function", TitleTH: "ตัวชี้วัดที่ " + fmt.Sprint(i), Measure: "ร้อยละ",
+			Direction: domain.DirectionUp, Weight: "1", Targets: []domain.Number{"1", "2", "3"}}}
+		env, err := events.NewEnvelope(ev, events.Aggregate{Kind: events.KindIndicator, ID: id, Unit: unit, FiscalYear: fy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.ID, env.CommandID = id, id
+		env.Actor = domain.Actor{Subject: "fill", Role: domain.RoleUnit, Unit: unit}
+		env.RecordedAt, env.OccurredAt = now, now
+		env.Seal()
+		subject, err := env.Subject()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := nats.NewMsg(subject)
+		msg.Data = data
+		msg.Header.Set(jetstream.MsgIDHeader, env.CommandID)
+		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(stream), jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			close(futures)
+			<-done
+			t.Fatal(err)
+		}
+		futures <- f
+	}
+	close(futures)
+	if err := <-done; err != nil {
+		t.Fatalf("fill: %v", err)
+	}
+	return last
+}
+
+// republish publishes m again until it is acknowledged (as a duplicate if
+// the first attempt was stored after all), for up to 30 s.
+func republish(js jetstream.JetStream, m *nats.Msg) (*jetstream.PubAck, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		retry := nats.NewMsg(m.Subject)
+		retry.Data, retry.Header = m.Data, nats.Header{}
+		retry.Header.Set(jetstream.MsgIDHeader, m.Header.Get(jetstream.MsgIDHeader))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ack, err := js.PublishMsg(ctx, retry)
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			return ack, err
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
