@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
@@ -14,14 +12,15 @@ import (
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/events/eventstest"
+	"github.com/opdc/kpiledger/events/history"
 )
 
 // This file builds event histories for tests: a ledger that decides every
 // command through the domain's own decide functions on its own fold (so the
-// history is one the API could have written), and a seeded generator that
-// drives it with random but valid commands. Envelopes carry increasing
-// sequences, per-aggregate versions and hash chains, and recorded_at times
-// that never go back and often repeat.
+// history is one the API could have written), for hand-written scenarios,
+// and generate, a seeded history from events/history (the generator the
+// bench loads). Envelopes carry increasing sequences, per-aggregate
+// versions and hash chains, and recorded_at times that never go back.
 
 var (
 	opdcActor = domain.Actor{Subject: "opdc-reviewer", Role: domain.RoleOPDC}
@@ -273,449 +272,48 @@ func fy2563(fy int, kind domain.UnitKind, scheme domain.Scheme, bands []domain.B
 		Scheme: cloneScheme(scheme), Rollup: domain.RollupComponentMean, Bands: slices.Clone(bands), Rounds: []int{6, 9, 12}}
 }
 
-// fy2561 is the FY2561 five-component framework, five levels, weighted.
-func fy2561(fy int, kind domain.UnitKind) domain.Framework {
-	return domain.Framework{FiscalYear: fy, UnitKind: kind,
-		Components: []domain.Component{
-			{Code: "function", NameTH: "ตัวชี้วัดตามภารกิจหลัก", NameEN: "Function Base", Weight: "40", MinIndicators: 1, MaxIndicators: 3},
-			{Code: "agenda", NameTH: "ตัวชี้วัดตามนโยบายสำคัญเร่งด่วน", NameEN: "Agenda Base", Weight: "20", MinIndicators: 1, MaxIndicators: 2},
-			{Code: "area", NameTH: "ตัวชี้วัดตามพื้นที่", NameEN: "Area Base", Weight: "20", MinIndicators: 0, MaxIndicators: 2},
-			{Code: "innovation", NameTH: "การพัฒนานวัตกรรม", NameEN: "Innovation Base", Weight: "10", MinIndicators: 0, MaxIndicators: 1},
-			{Code: "potential", NameTH: "การประเมินศักยภาพ", NameEN: "Potential Base", Weight: "10", MinIndicators: 1, MaxIndicators: 1}},
-		Scheme: cloneScheme(fiveLevels), Rollup: domain.RollupWeighted, Bands: slices.Clone(bands5), Rounds: []int{6, 9, 12}}
-}
-
 func cloneScheme(s domain.Scheme) domain.Scheme {
 	s.Levels = slices.Clone(s.Levels)
 	return s
 }
 
-func cloneFramework(f domain.Framework) domain.Framework {
-	f.Components = slices.Clone(f.Components)
-	f.Scheme = cloneScheme(f.Scheme)
-	f.Bands = slices.Clone(f.Bands)
-	f.Rounds = slices.Clone(f.Rounds)
-	return f
-}
-
-// genYears are the fiscal years a generated history covers.
-var genYears = []int{2561, 2562, 2563, 2564, 2565}
-
-func genFramework(fy int, kind domain.UnitKind) domain.Framework {
-	switch fy {
-	case 2561:
-		return fy2561(fy, kind)
-	case 2562:
-		return fy2563(fy, kind, fiveLevels, bands5)
-	case 2563:
-		return fy2563(fy, kind, threeLevels, bands100)
-	case 2565:
-		f := fy2564(fy, kind)
-		f.Rounds = []int{6, 12}
-		return f
+// genYears are the fiscal years a generated history can cover: those the
+// shared generator (events/history) plays.
+var genYears = func() []int {
+	var ys []int
+	for fy := history.FirstYear; fy < history.FirstYear+10; fy++ {
+		ys = append(ys, fy)
 	}
-	return fy2564(fy, kind)
-}
+	return ys
+}()
 
-var genTitles = []string{
-	"ร้อยละของครัวเรือนที่มีรายได้เพิ่มขึ้น",
-	"อัตราการเบิกจ่ายงบประมาณ",
-	"ร้อยละความพึงพอใจของผู้รับบริการ",
-	"จำนวนผลิตภัณฑ์ชุมชนที่ได้รับการพัฒนา",
-	"อัตราการเสียชีวิตจากอุบัติเหตุทางถนนต่อประชากรแสนคน",
-	"ระดับความสำเร็จของการพัฒนาระบบบริการดิจิทัล",
-	"ร้อยละของพื้นที่ป่าไม้ที่ได้รับการฟื้นฟู",
-	"มูลค่าการค้าชายแดนที่เพิ่มขึ้น",
-	"ร้อยละของเด็กปฐมวัยที่มีพัฒนาการสมวัย",
-}
-
-// generator drives a ledger with random valid commands.
-type generator struct {
-	*ledger
-	rng   *rand.Rand
-	units []string
-}
-
-// generate builds a history of at least n events (stopping at n) over a
-// few provinces, two registered departments and genYears, from a seed.
-func generate(t testing.TB, seed uint64, n, provinces int) *ledger {
+// generate builds a history of n events over a few units (half of them
+// provinces, half registered departments) with the generator the bench
+// uses too (events/history), folding each event as it comes.
+func generate(t testing.TB, seed uint64, n, units int) *ledger {
 	t.Helper()
-	g := &generator{ledger: newLedger(t), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-	// The clock moves 0–3 s per event, so many events share an instant,
-	// and now and then a day passes.
-	g.step = func() time.Duration {
-		if g.rng.IntN(50) == 0 {
-			return 24 * time.Hour
+	l := newLedger(t)
+	g := history.New(history.Config{Seed: seed, Events: n, Units: units}, func(_ string, data []byte, _ uint64) error {
+		e, err := events.DecodeMessage(data, uint64(len(l.envs)+1))
+		if err != nil {
+			return err
 		}
-		return time.Duration(g.rng.IntN(4)) * time.Second
-	}
-	all := domain.Provinces()
-	for _, i := range g.rng.Perm(len(all))[:provinces] {
-		g.units = append(g.units, all[i].Code)
-	}
-	slices.Sort(g.units)
-	g.must(g.register("cdd", "กรมการพัฒนาชุมชน", "Community Development Department"))
-	g.must(g.register("dopa", "กรมการปกครอง", "Department of Provincial Administration"))
-	g.units = append(g.units, "cdd", "dopa")
-	// The first year's frameworks come first; the rest arrive over time.
-	for _, k := range []domain.UnitKind{domain.KindProvince, domain.KindDepartment} {
-		g.must(g.publish(genFramework(genYears[0], k)))
-	}
-	type action struct {
-		weight int
-		do     func() error
-	}
-	actions := []action{
-		{4, g.publishNext}, {1, g.reviseAFramework}, {3, g.defineASeries},
-		{14, g.proposeOne}, {14, g.reviewOne}, {5, g.reviseOne}, {2, g.withdrawOne},
-		{24, g.reportOne}, {22, g.verifyOne}, {3, g.proposeInnovationOne}, {2, g.selectInnovationOne}, {2, g.decideInnovationOne},
-	}
-	total := 0
-	for _, a := range actions {
-		total += a.weight
-	}
-	for attempts := 0; len(g.envs) < n; attempts++ {
-		if attempts > 200*n {
-			t.Fatalf("generator stuck at %d events", len(g.envs))
+		if err := l.st.Apply(e); err != nil {
+			return fmt.Errorf("fold of generated event %d: %w", e.Sequence, err)
 		}
-		k := g.rng.IntN(total)
-		for _, a := range actions {
-			if k < a.weight {
-				_ = a.do() // a refused command appends nothing, as in the API
-				break
-			}
-			k -= a.weight
-		}
-	}
-	return g.ledger
-}
-
-func (g *generator) pick(n int) int { return g.rng.IntN(n) }
-
-func (g *generator) chance(pct int) bool { return g.rng.IntN(100) < pct }
-
-func (g *generator) unitYear() (string, int) {
-	return g.units[g.pick(len(g.units))], genYears[g.pick(len(genYears))]
-}
-
-func (g *generator) publishNext() error {
-	for _, fy := range genYears {
-		for _, k := range []domain.UnitKind{domain.KindProvince, domain.KindDepartment} {
-			if g.st.Framework(fy, k) == nil {
-				return g.publish(genFramework(fy, k))
-			}
-		}
-	}
-	return errors.New("all published")
-}
-
-// reviseAFramework publishes a corrected revision of some framework:
-// renamed, re-weighted, re-banded, a changed limit or floor.
-func (g *generator) reviseAFramework() error {
-	var ids []string
-	for _, id := range SortedKeys(g.st.Frameworks) {
-		if len(g.st.Frameworks[id].Revisions) < 4 {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
-		return errors.New("none")
-	}
-	h := g.st.Frameworks[ids[g.pick(len(ids))]]
-	f := cloneFramework(h.Latest().Framework)
-	switch g.pick(5) {
-	case 0:
-		c := &f.Components[g.pick(len(f.Components))]
-		c.NameTH += " (ฉบับปรับปรุง)"
-	case 1:
-		if f.Rollup != domain.RollupWeighted {
-			return errors.New("no weights")
-		}
-		a, b := f.Components[0].Weight.Rat(), f.Components[1].Weight.Rat()
-		if a.Cmp(b) <= 0 {
-			return errors.New("cannot shift")
-		}
-		f.Components[0].Weight = domain.Number(domain.FormatRat(a.Sub(a, ratOf(5)), 6))
-		f.Components[1].Weight = domain.Number(domain.FormatRat(b.Add(b, ratOf(5)), 6))
-	case 2:
-		top := f.Bands[0].Min.Rat()
-		step := ratOf(1)
-		if len(f.Scheme.Levels) == 5 {
-			step.SetFrac64(1, 10)
-		}
-		f.Bands[0].Min = domain.Number(domain.FormatRat(top.Sub(top, step), 6))
-	case 3:
-		c := &f.Components[g.pick(len(f.Components))]
-		if c.MaxIndicators < 20 {
-			c.MaxIndicators++
-		}
-	case 4:
-		if f.Scheme.BelowFirst == "0" {
-			f.Scheme.BelowFirst = "25"
-		} else if f.Scheme.BelowFirst == "25" {
-			f.Scheme.BelowFirst = "0"
-		} else {
-			f.Scheme.Levels[0].Label = "ต่ำกว่าเป้าหมาย"
-		}
-	}
-	return g.reviseFramework(f, "แก้ไขตามมติคณะอนุกรรมการ")
-}
-
-func (g *generator) defineASeries() error {
-	unit := g.units[g.pick(len(g.units))]
-	if len(g.st.UnitSeries[unit]) >= 2 {
-		return errors.New("enough")
-	}
-	span := 3 + g.pick(3)
-	start := genYears[g.pick(len(genYears)-span+1)]
-	if start+span-1 > genYears[len(genYears)-1] {
-		span = genYears[len(genYears)-1] - start + 1
-	}
-	dir := domain.DirectionUp
-	if g.chance(30) {
-		dir = domain.DirectionDown
-	}
-	base := 30 + g.pick(40)
-	targets := map[string]domain.Number{}
-	for y := start; y < start+span; y++ {
-		v := base + (y-start+1)*(1+g.pick(5))
-		if dir == domain.DirectionDown {
-			v = base - (y-start+1)*(1+g.pick(5))
-		}
-		targets[strconv.Itoa(y)] = domain.Number(strconv.Itoa(v))
-	}
-	return g.defineSeries(domain.SeriesDefined{ID: g.newID("s"), Unit: unit, TitleTH: genTitles[g.pick(len(genTitles))],
-		Measure: "ร้อยละ", Direction: dir, Baseline: domain.Number(strconv.Itoa(base)),
-		StartYear: start, EndYear: start + span - 1, Targets: targets})
-}
-
-// cents renders an integer count of hundredths as a decimal.
-func cents(c int) domain.Number {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return domain.Number(fmt.Sprintf("%s%d.%02d", sign, c/100, c%100))
-}
-
-func (g *generator) targets(dir domain.Direction, levels int) []domain.Number {
-	out := make([]domain.Number, levels)
-	if dir == domain.DirectionMilestone {
-		for i := range out {
-			out[i] = domain.Number(strconv.Itoa(i + 1))
-		}
-		return out
-	}
-	v := 3000 + g.pick(6000)
-	for i := range out {
-		out[i] = cents(v)
-		step := 10 + g.pick(400)
-		if dir == domain.DirectionDown {
-			step = -step
-		}
-		v += step
-	}
-	return out
-}
-
-func (g *generator) spec(unit string, fy int) (domain.IndicatorSpec, bool) {
-	fw := g.st.Framework(fy, g.kindOf(unit))
-	if fw == nil {
-		return domain.IndicatorSpec{}, false
-	}
-	f := fw.Framework
-	dirs := []domain.Direction{domain.DirectionUp, domain.DirectionUp, domain.DirectionDown, domain.DirectionMilestone}
-	s := domain.IndicatorSpec{
-		Component: f.Components[g.pick(len(f.Components))].Code,
-		TitleTH:   genTitles[g.pick(len(genTitles))],
-		Measure:   "ร้อยละ",
-		Direction: dirs[g.pick(len(dirs))],
-		Weight:    domain.Number(strconv.Itoa(5 * (1 + g.pick(6)))),
-	}
-	if g.chance(40) {
-		// Join one of the unit's series running this year, if it is free.
-		for _, id := range g.st.UnitSeries[unit] {
-			sr := g.st.Series[id]
-			if fy >= sr.StartYear && fy <= sr.EndYear {
-				s.SeriesID, s.Direction, s.TitleTH = id, sr.Direction, sr.TitleTH
-				break
-			}
-		}
-	}
-	s.Targets = g.targets(s.Direction, len(f.Scheme.Levels))
-	if g.chance(50) {
-		s.Baseline = cents(2000 + g.pick(5000))
-	}
-	return s, true
-}
-
-func (g *generator) proposeOne() error {
-	unit, fy := g.unitYear()
-	live := 0
-	for _, ind := range g.st.UnitIndicators(unit, fy) {
-		if ind.Status.Live() {
-			live++
-		}
-	}
-	if live >= 7 {
-		return errors.New("enough")
-	}
-	s, ok := g.spec(unit, fy)
-	if !ok {
-		return errors.New("no framework")
-	}
-	return g.propose(unit, fy, g.newID("i"), s)
-}
-
-// someIndicator picks an indicator satisfying ok, in id order.
-func (g *generator) someIndicator(ok func(*domain.Indicator) bool) *domain.Indicator {
-	var c []*domain.Indicator
-	for _, id := range SortedKeys(g.st.Indicators) {
-		if ind := g.st.Indicators[id]; ok(ind) {
-			c = append(c, ind)
-		}
-	}
-	if len(c) == 0 {
+		l.envs = append(l.envs, e)
 		return nil
-	}
-	return c[g.pick(len(c))]
-}
-
-func (g *generator) reviewOne() error {
-	ind := g.someIndicator(func(i *domain.Indicator) bool {
-		return i.Status == domain.StatusProposed || i.Status == domain.StatusRevised
 	})
-	if ind == nil {
-		return errors.New("none")
+	if err := g.Run(); err != nil {
+		t.Fatal(err)
 	}
-	switch k := g.pick(20); {
-	case k < 14:
-		return g.review(ind.ID, domain.DecisionApprove, "")
-	case k < 18:
-		return g.review(ind.ID, domain.DecisionRequestRevision, "โปรดปรับค่าเป้าหมายให้ท้าทายขึ้น")
-	default:
-		return g.review(ind.ID, domain.DecisionReject, "ตัวชี้วัดไม่สอดคล้องกับภารกิจ")
+	if g.Refused > 0 || len(l.envs) != n {
+		t.Fatalf("generated %d of %d events; the domain refused %d decisions (first: %v)", len(l.envs), n, g.Refused, g.FirstRefusal)
 	}
+	l.now = l.envs[len(l.envs)-1].RecordedAt
+	return l
 }
 
-func (g *generator) reviseOne() error {
-	ind := g.someIndicator(func(i *domain.Indicator) bool {
-		return i.Status == domain.StatusRevisionRequested || (i.Status == domain.StatusProposed && g.chance(10))
-	})
-	if ind == nil {
-		return errors.New("none")
-	}
-	s := ind.Spec
-	s.Targets = g.targets(s.Direction, len(s.Targets))
-	s.Weight = domain.Number(strconv.Itoa(5 * (1 + g.pick(6))))
-	return g.revise(ind.ID, s, "ปรับตามข้อเสนอแนะของสำนักงาน ก.พ.ร.")
-}
-
-func (g *generator) withdrawOne() error {
-	ind := g.someIndicator(func(i *domain.Indicator) bool {
-		return i.Status == domain.StatusProposed || i.Status == domain.StatusRevisionRequested || i.Status == domain.StatusRevised
-	})
-	if ind == nil {
-		return errors.New("none")
-	}
-	return g.withdraw(ind.ID, "")
-}
-
-// actualFor draws a value around the targets: below, between and beyond.
-func (g *generator) actualFor(ind *domain.Indicator) domain.Number {
-	t := ind.Spec.Targets
-	if ind.Spec.Direction == domain.DirectionMilestone {
-		return domain.Number(strconv.Itoa(g.pick(len(t) + 2)))
-	}
-	lo, hi := t[0].Rat(), t[len(t)-1].Rat()
-	if lo.Cmp(hi) > 0 {
-		lo, hi = hi, lo
-	}
-	l, _ := new(big.Float).SetRat(lo).Float64()
-	h, _ := new(big.Float).SetRat(hi).Float64()
-	span := h - l
-	x := l - span/2 + g.rng.Float64()*span*2
-	return cents(int(x * 100))
-}
-
-func (g *generator) reportOne() error {
-	ind := g.someIndicator(func(i *domain.Indicator) bool { return i.Status == domain.StatusApproved })
-	if ind == nil {
-		return errors.New("none")
-	}
-	fw := g.st.Framework(ind.FiscalYear, g.kindOf(ind.Unit))
-	rounds := fw.Framework.Rounds
-	return g.report(ind.ID, rounds[g.pick(len(rounds))], g.actualFor(ind))
-}
-
-func (g *generator) verifyOne() error {
-	var c [][2]any
-	for _, id := range SortedKeys(g.st.Indicators) {
-		ind := g.st.Indicators[id]
-		for _, r := range ind.Rounds {
-			if r.Verification == nil {
-				c = append(c, [2]any{ind, r.Round})
-			}
-		}
-	}
-	if len(c) == 0 {
-		return errors.New("none")
-	}
-	p := c[g.pick(len(c))]
-	ind, round := p[0].(*domain.Indicator), p[1].(int)
-	switch k := g.pick(10); {
-	case k < 7:
-		return g.verify(ind.ID, round, domain.VerifyAccept, "", "")
-	case k < 9:
-		return g.verify(ind.ID, round, domain.VerifyAdjust, g.actualFor(ind), "ปรับตามหลักฐานที่ตรวจพบ")
-	default:
-		return g.verify(ind.ID, round, domain.VerifyReject, "", "หลักฐานไม่เพียงพอ")
-	}
-}
-
-func (g *generator) proposeInnovationOne() error {
-	unit, fy := g.unitYear()
-	kinds := []string{domain.InnovationPolicy, domain.InnovationService, domain.InnovationManagement}
-	return g.proposeInnovation(domain.InnovationProposed{ID: g.newID("n"), Unit: unit, FiscalYear: fy,
-		TitleTH: "ระบบบริการประชาชนแบบเบ็ดเสร็จ", Agency: "สำนักงานจังหวัด", Kind: kinds[g.pick(len(kinds))]})
-}
-
-func (g *generator) someInnovation(status string) *domain.Innovation {
-	var c []string
-	for _, id := range SortedKeys(g.st.Innovations) {
-		if g.st.Innovations[id].Status == status {
-			c = append(c, id)
-		}
-	}
-	if len(c) == 0 {
-		return nil
-	}
-	return g.st.Innovations[c[g.pick(len(c))]]
-}
-
-func (g *generator) selectInnovationOne() error {
-	n := g.someInnovation(domain.InnovationStatusProposed)
-	if n == nil {
-		return errors.New("none")
-	}
-	return g.selectInnovation(n.ID)
-}
-
-func (g *generator) decideInnovationOne() error {
-	n := g.someInnovation(domain.InnovationStatusSelected)
-	if n == nil {
-		return errors.New("none")
-	}
-	if g.chance(60) {
-		return g.decideInnovation(n.ID, domain.InnovationAccept, "")
-	}
-	return g.decideInnovation(n.ID, domain.InnovationDecline, "ยังไม่เป็นนวัตกรรม")
-}
-
-// storeFor starts a real embedded JetStream store whose clock replays the
-// recorded times of envs, appends them all with the expected last subject
-// sequence of each aggregate, and checks that the store kept them exactly:
-// the same sequence and the same hash as generated.
 func storeFor(t testing.TB, envs []*events.Envelope) *events.Store {
 	t.Helper()
 	var clock time.Time
@@ -747,54 +345,4 @@ func appendAll(t testing.TB, store *events.Store, clock *time.Time, envs []*even
 		}
 		last[key] = res.Sequence
 	}
-}
-
-func ratOf(n int64) *big.Rat { return big.NewRat(n, 1) }
-
-// TestGeneratorIsDeterministicAndValid checks the generator itself: the
-// same seed gives the same history, every chain verifies, times never go
-// back and do repeat, and the history exercises what the views read.
-func TestGeneratorIsDeterministicAndValid(t *testing.T) {
-	a := generate(t, 7, 1500, 4)
-	b := generate(t, 7, 1500, 4)
-	if len(a.envs) != len(b.envs) {
-		t.Fatalf("lengths differ: %d and %d", len(a.envs), len(b.envs))
-	}
-	for i := range a.envs {
-		if a.envs[i].Hash != b.envs[i].Hash {
-			t.Fatalf("event %d differs between two runs with one seed", i+1)
-		}
-	}
-	v := events.NewChainVerifier()
-	equal := 0
-	types := map[string]int{}
-	for i, e := range a.envs {
-		if brk := v.Check(e); brk != nil {
-			t.Fatal(brk)
-		}
-		if e.Sequence != uint64(i+1) {
-			t.Fatalf("sequence %d at %d", e.Sequence, i)
-		}
-		if i > 0 {
-			switch c := e.RecordedAt.Compare(a.envs[i-1].RecordedAt); {
-			case c < 0:
-				t.Fatalf("recorded_at goes back at %d", e.Sequence)
-			case c == 0:
-				equal++
-			}
-		}
-		types[e.Type]++
-	}
-	if equal == 0 {
-		t.Error("no two events share a recorded_at")
-	}
-	for _, typ := range []string{events.TypeFrameworkPublished, events.TypeFrameworkRevised, events.TypeDepartmentRegistered,
-		events.TypeIndicatorProposed, events.TypeIndicatorRevised, events.TypeIndicatorReviewed, events.TypeIndicatorWithdrawn,
-		events.TypeResultReported, events.TypeResultVerified, events.TypeSeriesDefined,
-		events.TypeInnovationProposed, events.TypeInnovationSelected, events.TypeInnovationReviewed} {
-		if types[typ] == 0 {
-			t.Errorf("no %s event in the generated history", typ)
-		}
-	}
-	t.Logf("event types: %v", types)
 }

@@ -139,9 +139,10 @@ func (a *ledgerAPI) unitToken(unit string) string {
 
 // reply is one HTTP answer, or the transport error instead.
 type reply struct {
-	Code int
-	Body []byte
-	Err  error
+	Code   int
+	Header http.Header
+	Body   []byte
+	Err    error
 }
 
 func (r reply) String() string {
@@ -186,7 +187,7 @@ func (a *ledgerAPI) do(method, url, token string, body any, headers ...string) r
 	}
 	defer res.Body.Close()
 	out, err := io.ReadAll(res.Body)
-	return reply{Code: res.StatusCode, Body: out, Err: err}
+	return reply{Code: res.StatusCode, Header: res.Header, Body: out, Err: err}
 }
 
 // must sends a request once and fails the test unless it gets want.
@@ -826,14 +827,22 @@ func TestClusterThreeNodes(t *testing.T) {
 	seq = a.write(201, "POST", n2+"/v1/units/cdd/years/2565/indicators", a.unitToken("cdd"), proposal("setup-cdd-1"),
 		"setup-cdd-1", after(seq)...).sequence()
 	acked["setup-cdd-1"] = ack{Unit: "cdd", Sequence: seq}
-	first := map[string]string{}
+	first, etags := map[string]string{}, map[string]string{}
+	scorecard := "/v1/units/TH-50/years/2565/scorecard?min_sequence=" + fmt.Sprint(seq)
 	for i, n := range nodes {
-		r := a.must(200, "GET", n.url+"/v1/units/TH-50/years/2565/scorecard?min_sequence="+fmt.Sprint(seq), a.opdc, nil)
-		first[names[i]] = string(r.Body)
+		r := a.must(200, "GET", n.url+scorecard, a.opdc, nil)
+		first[names[i]], etags[names[i]] = string(r.Body), r.Header.Get("ETag")
 		if !strings.Contains(first[names[i]], `"last_sequence"`) || first[names[i]] != first["kpi1"] {
 			t.Fatalf("scorecard on %s after min_sequence %d differs from kpi1's:\n%s\n%s", names[i], seq, first[names[i]], first["kpi1"])
 		}
+		// Each node encodes and caches its own answer; the ETag is the
+		// answer's hash, so it is the same on every node.
+		if etags[names[i]] == "" || etags[names[i]] != etags["kpi1"] {
+			t.Fatalf("scorecard ETag on %s %q, on kpi1 %q", names[i], etags[names[i]], etags["kpi1"])
+		}
 	}
+	// A client that read through kpi1 revalidates on kpi3.
+	a.must(http.StatusNotModified, "GET", n3+scorecard, a.opdc, nil, "If-None-Match", etags["kpi1"])
 	phase("writes on every node, read back on the others after min_sequence=%d", seq)
 	natsLocked(t, nodes[1].natsURL, keys.reader(t))
 	phase("NATS: anonymous clients refused, the reader cannot delete or purge the stream")

@@ -9,75 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/opdc/kpiledger/events"
-	"github.com/opdc/kpiledger/projections"
 )
-
-// TestBenchGeneratorFoldsCleanly checks the benchmark's history generator:
-// the domain refuses none of its decisions, its predicted sequences and
-// expected versions are the ones a fold accepts, it is deterministic, and
-// it produces every kind of event.
-func TestBenchGeneratorFoldsCleanly(t *testing.T) {
-	const n = 30000
-	st := projections.NewState()
-	var hashes []string
-	g := newBenchGen(1, n, 0, func(subject string, data []byte, expectedLast uint64) error {
-		seq := uint64(len(hashes) + 1)
-		e, err := events.DecodeMessage(data, seq)
-		if err != nil {
-			return err
-		}
-		if s, _ := e.Subject(); s != subject {
-			t.Fatalf("event %d: subject %s, envelope says %s", seq, subject, s)
-		}
-		want := st.Heads[projections.AggregateKey(e.AggregateKind, e.AggregateID)].Seq
-		if expectedLast != want {
-			t.Fatalf("event %d: expected last %d, the aggregate's last event is at %d", seq, expectedLast, want)
-		}
-		if err := e.CheckHash(); err != nil {
-			t.Fatal(err)
-		}
-		hashes = append(hashes, e.Hash)
-		return st.Apply(e)
-	})
-	if err := g.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if g.Refused > 0 {
-		t.Errorf("the domain refused %d generated decisions; first: %v", g.Refused, g.FirstRefusal)
-	}
-	if len(hashes) != n || st.Count != n {
-		t.Fatalf("generated %d events, folded %d; want %d", len(hashes), st.Count, n)
-	}
-	for _, typ := range []string{events.TypeFrameworkPublished, events.TypeFrameworkRevised, events.TypeDepartmentRegistered,
-		events.TypeIndicatorProposed, events.TypeIndicatorRevised, events.TypeIndicatorReviewed, events.TypeIndicatorWithdrawn,
-		events.TypeResultReported, events.TypeResultVerified, events.TypeSeriesDefined,
-		events.TypeInnovationProposed, events.TypeInnovationSelected, events.TypeInnovationReviewed} {
-		if g.Types[typ] == 0 {
-			t.Errorf("no %s event in the generated history", typ)
-		}
-	}
-	t.Logf("%d units, years %v (complete %v), %d bytes (%d per event), types %v",
-		len(g.units), g.Years, g.Complete, g.Bytes, g.Bytes/int64(n), g.Types)
-
-	again := newBenchGen(1, n, 0, func(string, []byte, uint64) error { return nil })
-	i := 0
-	again.sink = func(_ string, data []byte, _ uint64) error {
-		e, err := events.DecodeMessage(data, uint64(i+1))
-		if err != nil {
-			return err
-		}
-		if e.Hash != hashes[i] {
-			t.Fatalf("event %d differs between two runs with one seed", i+1)
-		}
-		i++
-		return nil
-	}
-	if err := again.Run(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestBenchRunsEveryFigure runs `kpiledger bench` as main does, small, and
 // checks that it prints and writes every figure, each measured and none

@@ -19,6 +19,7 @@ import (
 
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
+	"github.com/opdc/kpiledger/events/history"
 	"github.com/opdc/kpiledger/projections"
 )
 
@@ -104,14 +105,16 @@ func (e *benchEnv) load(ctx context.Context) error {
 	}
 	n := e.cfg.Events
 	var published atomic.Int64
-	g := newBenchGen(e.cfg.Seed, n, 0, func(subject string, data []byte, expectedLast uint64) error {
+	g := history.New(history.Config{Seed: e.cfg.Seed, Events: n}, func(subject string, data []byte, expectedLast uint64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		published.Add(1)
 		return loader.publish(subject, data, expectedLast)
 	})
-	e.progress("loading %d events: %d units, from FY%d (pipelined JetStream publish of sealed envelopes, bypassing HTTP)", n, len(g.units), benchFirstYear)
+	provinces, departments, laos := g.UnitCounts()
+	units := provinces + departments + laos
+	e.progress("loading %d events: %d units, from FY%d (pipelined JetStream publish of sealed envelopes, bypassing HTTP)", n, units, history.FirstYear)
 	start := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -147,19 +150,10 @@ func (e *benchEnv) load(ctx context.Context) error {
 	if e.last != uint64(n) {
 		return fmt.Errorf("loaded %d events but the stream ends at %d", n, e.last)
 	}
-	h := benchHistory{Events: n, Bytes: g.Bytes, BytesPerEvent: g.Bytes / int64(n), Units: len(g.units),
+	h := benchHistory{Events: n, Bytes: g.Bytes, BytesPerEvent: g.Bytes / int64(n), Units: units,
 		FiscalYears: g.Years, CompleteYears: g.Complete, Types: g.Types, LoadSeconds: d.Seconds(), LoadRate: float64(n) / d.Seconds(),
 		LoadedBy: "generated through the domain's decide functions, sealed as events.Store.Append seals, published pipelined to JetStream with expected-last-subject-sequence (no HTTP, no Store.Append)"}
-	for _, u := range g.units {
-		switch {
-		case u.kind == domain.KindProvince:
-			h.Provinces++
-		case len(u.code) > 4 && u.code[:4] == "lao-":
-			h.LAOs++
-		default:
-			h.Departments++
-		}
-	}
+	h.Provinces, h.Departments, h.LAOs = g.UnitCounts()
 	e.report.History = h
 	e.progress("loaded %d events (%d MB, %d bytes each on average) in %.1fs: %.0f events/s; fiscal years %v", n, g.Bytes>>20, h.BytesPerEvent, d.Seconds(), h.LoadRate, g.Years)
 	return nil
@@ -402,7 +396,7 @@ func (e *benchEnv) asOf(ctx context.Context) error {
 	// A check that the figure measures the right thing: as of the end of
 	// the year, the scorecard is the live one.
 	for i, uy := range picks {
-		end := benchFYStart(uy.FiscalYear + 1).Add(-time.Second)
+		end := history.FYStart(uy.FiscalYear + 1).Add(-time.Second)
 		sc, err := projections.ScorecardAsOf(ctx, e.store, units[i], uy.FiscalYear, end)
 		if err != nil {
 			return err
@@ -428,9 +422,9 @@ func (e *benchEnv) asOf(ctx context.Context) error {
 			uy := picks[k]
 			// Alternate the end of the year and the middle of it (after the
 			// first round's verification), where the cut-off matters.
-			at := benchFYStart(uy.FiscalYear + 1).Add(-time.Second)
+			at := history.FYStart(uy.FiscalYear + 1).Add(-time.Second)
 			if i%2 == 1 {
-				at = benchFYStart(uy.FiscalYear).AddDate(0, 0, 200)
+				at = history.FYStart(uy.FiscalYear).AddDate(0, 0, 200)
 			}
 			t := time.Now()
 			if _, err := projections.ScorecardAsOf(ctx, e.store, units[k], uy.FiscalYear, at); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/opdc/kpiledger/api"
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
+	"github.com/opdc/kpiledger/events/history"
 	"github.com/opdc/kpiledger/projections"
 )
 
@@ -86,7 +87,7 @@ func (e *benchEnv) command(ctx context.Context, t *benchTarget) (uint64, error) 
 			fw = &r.Framework
 		}
 		ev, err := ind.Report(domain.ResultReported{Round: t.lastRound, Actual: "81.25",
-			Evidence: []string{benchEvidence[0], benchEvidence[3]}, Obstacles: benchObstacles[0]}, fw)
+			Evidence: []string{history.Evidence[0], history.Evidence[3]}, Obstacles: history.Obstacles[0]}, fw)
 		return ev, agg, err
 	})
 	return w.Sequence, err
@@ -305,11 +306,11 @@ func (c *benchClient) write(t *benchTarget) error {
 		b = append(b, `{"round":`...)
 		b = strconv.AppendInt(b, int64(t.lastRound), 10)
 		b = append(b, `,"actual":81.25,"evidence":["`...)
-		b = append(b, benchEvidence[0]...)
+		b = append(b, history.Evidence[0]...)
 		b = append(b, `","`...)
-		b = append(b, benchEvidence[3]...)
+		b = append(b, history.Evidence[3]...)
 		b = append(b, `"],"obstacles":"`...)
-		b = append(b, benchObstacles[t.step%len(benchObstacles)]...)
+		b = append(b, history.Obstacles[t.step%len(history.Obstacles)]...)
 		b = append(b, `"}`...)
 		c.buf = b
 		h, err = c.do("report", http.MethodPost, "/v1/indicators/"+t.id+"/results", tok, b, "", http.StatusCreated)
@@ -321,7 +322,7 @@ func (c *benchClient) write(t *benchTarget) error {
 		b = append(b, `{"component":"`...)
 		b = append(b, t.component...)
 		b = append(b, `","title_th":"`...)
-		b = append(b, benchTitles[t.step%len(benchTitles)]...)
+		b = append(b, history.Titles[t.step%len(history.Titles)]...)
 		b = append(b, `","measure":"ร้อยละ","direction":"up","weight":10,"targets":[`...)
 		for l := range t.levels {
 			if l > 0 {
@@ -330,7 +331,7 @@ func (c *benchClient) write(t *benchTarget) error {
 			b = strconv.AppendInt(b, int64(60+10*l), 10)
 		}
 		b = append(b, `],"rationale":"`...)
-		b = append(b, benchRationales[0]...)
+		b = append(b, history.Rationales[0]...)
 		b = append(b, `"}`...)
 		c.buf = b
 		h, err = c.do("propose", http.MethodPost, "/v1/units/"+t.unit+"/years/"+strconv.Itoa(t.fy)+"/indicators", tok, b, "", http.StatusCreated)
@@ -433,42 +434,62 @@ func (e *benchEnv) httpWriteRound(ctx context.Context, clients int) (benchRoundR
 		}
 	}
 	var s benchSample
-	var first error
-	var mu sync.Mutex
+	var first benchFirstError
+	start := e.forClients(ctx, clients, func(c int, more func() bool) {
+		var lat []time.Duration
+		errs := 0
+		for i := 0; more(); i++ {
+			t := mine[c][i%len(mine[c])]
+			t0 := time.Now()
+			if err := cs[c].write(t); err != nil {
+				errs++
+				first.keep(err)
+				e.syncTarget(t)
+				continue
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		s.merge(lat, errs)
+	})
+	s.elapsed = time.Since(start)
+	r := s.result()
+	if first.err != nil {
+		e.progress("HTTP write errors: %d (first: %v)", r.Errors, first.err)
+	}
+	return r, ctx.Err()
+}
+
+// forClients runs client(c, more) on clients goroutines and waits for all;
+// more reports whether the round (the configured duration) goes on. It
+// returns when the round started.
+func (e *benchEnv) forClients(ctx context.Context, clients int, client func(c int, more func() bool)) time.Time {
 	var wg sync.WaitGroup
 	start := time.Now()
 	deadline := start.Add(e.cfg.Duration)
+	more := func() bool { return time.Now().Before(deadline) && ctx.Err() == nil }
 	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var lat []time.Duration
-			errs := 0
-			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-				t := mine[c][i%len(mine[c])]
-				t0 := time.Now()
-				if err := cs[c].write(t); err != nil {
-					errs++
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					e.syncTarget(t)
-					continue
-				}
-				lat = append(lat, time.Since(t0))
-			}
-			s.merge(lat, errs)
+			client(c, more)
 		}()
 	}
 	wg.Wait()
-	s.elapsed = time.Since(start)
-	r := s.result()
-	if first != nil {
-		e.progress("HTTP write errors: %d (first: %v)", r.Errors, first)
+	return start
+}
+
+// benchFirstError keeps the first error the clients of a round met.
+type benchFirstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *benchFirstError) keep(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
 	}
-	return r, ctx.Err()
 }
 
 // benchFloorPath is the floor's route: behind the same middleware as every
@@ -592,48 +613,35 @@ func (e *benchEnv) viewRound(ctx context.Context, round, n int, tok string, path
 	for _, k := range append([]string{"all"}, benchViewKinds...) {
 		samples[k] = &benchSample{}
 	}
-	var firstErr error
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	deadline := start.Add(e.cfg.Duration)
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(c), uint64(round)))
-			cl := &benchClient{e: e, hc: hc}
-			lat := map[string][]time.Duration{}
-			errs := 0
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				i, k := rng.IntN(n), rng.IntN(len(benchViewKinds))
-				kind := benchViewKinds[k]
-				t := time.Now()
-				if _, err := cl.do(kind, http.MethodGet, path(i, k), tok, nil, "", http.StatusOK); err != nil {
-					errs++
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					continue
-				}
-				d := time.Since(t)
-				lat[kind] = append(lat[kind], d)
-				lat["all"] = append(lat["all"], d)
+	var first benchFirstError
+	start := e.forClients(ctx, clients, func(c int, more func() bool) {
+		rng := rand.New(rand.NewPCG(uint64(c), uint64(round)))
+		cl := &benchClient{e: e, hc: hc}
+		lat := map[string][]time.Duration{}
+		errs := 0
+		for more() {
+			i, k := rng.IntN(n), rng.IntN(len(benchViewKinds))
+			kind := benchViewKinds[k]
+			t := time.Now()
+			if _, err := cl.do(kind, http.MethodGet, path(i, k), tok, nil, "", http.StatusOK); err != nil {
+				errs++
+				first.keep(err)
+				continue
 			}
-			for k, l := range lat {
-				samples[k].merge(l, 0)
-			}
-			samples["all"].merge(nil, errs)
-		}()
-	}
-	wg.Wait()
+			d := time.Since(t)
+			lat[kind] = append(lat[kind], d)
+			lat["all"] = append(lat["all"], d)
+		}
+		for k, l := range lat {
+			samples[k].merge(l, 0)
+		}
+		samples["all"].merge(nil, errs)
+	})
 	for _, s := range samples {
 		s.elapsed = time.Since(start)
 	}
-	if firstErr != nil {
-		e.progress("view GET errors: %d (first: %v)", samples["all"].errors, firstErr)
+	if first.err != nil {
+		e.progress("view GET errors: %d (first: %v)", samples["all"].errors, first.err)
 	}
 	kinds := map[string]benchRoundResult{}
 	for _, k := range benchViewKinds {

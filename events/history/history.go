@@ -1,4 +1,7 @@
-package bench
+// Package history generates a synthetic ledger history shaped like real
+// fiscal years: the benchmark's stream (kpiledger bench) and the
+// projections tests' generated ledgers both come from it.
+package history
 
 import (
 	"crypto/sha256"
@@ -19,7 +22,7 @@ import (
 	"github.com/opdc/kpiledger/events"
 )
 
-// This file generates the benchmark's history: every event decided by the
+// The generator decides every event decided by the
 // domain's own functions on a small local fold of its aggregate (so the
 // history is one the API could have written), sealed as events.Store.Append
 // seals it, and handed to a sink in stream order with the expected last
@@ -35,13 +38,13 @@ import (
 // Idempotency-Key-derived command id and request hash on one write in ten,
 // and the officer's actor.
 
-// benchSink takes one sealed event: its subject, its stored bytes, and the
+// Sink takes one sealed event: its subject, its stored bytes, and the
 // stream sequence the aggregate's previous event sits at (0: none).
-type benchSink func(subject string, data []byte, expectedLast uint64) error
+type Sink func(subject string, data []byte, expectedLast uint64) error
 
-// benchAgg is an aggregate's chain position as the generator predicts it:
+// agg is an aggregate's chain position as the generator predicts it:
 // with a single writer, the k-th event published lands at sequence base+k.
-type benchAgg struct {
+type agg struct {
 	kind, id, unit string
 	fy             int
 	version        uint64
@@ -49,51 +52,66 @@ type benchAgg struct {
 	seq            uint64
 }
 
-type benchUnit struct {
+type unit struct {
 	code, nameTH, nameEN string
 	kind                 domain.UnitKind
 	officers             []domain.Actor
-	series               []*benchSeries
+	series               []*series
 	register             bool // a department or LAO: registered before its first year
 }
 
-type benchSeries struct {
-	agg benchAgg
+type series struct {
+	agg agg
 	s   domain.Series
 }
 
-type benchInd struct {
-	agg  benchAgg
+type ind struct {
+	agg  agg
 	ind  domain.Indicator
-	unit *benchUnit
+	unit *unit
 	// peers is the unit-year's indicators, this one included.
-	peers *[]*benchInd
+	peers *[]*ind
 }
 
-type benchInno struct {
-	agg  benchAgg
+type inno struct {
+	agg  agg
 	n    domain.Innovation
-	unit *benchUnit
+	unit *unit
 }
 
-type benchFramework struct {
-	agg benchAgg
+type framework struct {
+	agg agg
 	h   domain.FrameworkHistory
 }
 
-// benchGen is the generator. It is deterministic for a seed.
-type benchGen struct {
+// Config says what to generate.
+type Config struct {
+	// Seed makes the history: the same seed, the same events.
+	Seed uint64
+	// Events is how many events to generate.
+	Events int
+	// Base is the stream sequence before the first event (0: empty).
+	Base uint64
+	// Units, when set, plays only that many units: half of them (rounded
+	// up) real provinces, the rest real departments, and no local
+	// administrative organisation. 0: every province and department, and
+	// as many local administrative organisations as Events needs.
+	Units int
+}
+
+// Generator is the generator. It is deterministic for a Config.
+type Generator struct {
 	rng   *rand.Rand
-	sink  benchSink
+	sink  Sink
 	limit int // stop after this many events
 	count int
 	seq   uint64 // predicted stream sequence of the last event emitted
 	now   time.Time
 	err   error // the sink's first error
 
-	units      []*benchUnit
+	units      []*unit
 	opdc       []domain.Actor
-	frameworks map[string]*benchFramework
+	frameworks map[string]*framework
 	// Refused counts decisions the domain refused; a correct generator
 	// makes none, and the test checks it.
 	Refused      int
@@ -104,41 +122,51 @@ type benchGen struct {
 	Bytes           int64
 }
 
-// errBenchFull ends generation once the limit is reached.
-var errBenchFull = errors.New("enough events")
+// errFull ends generation once the limit is reached.
+var errFull = errors.New("enough events")
 
-// benchEventsPerUnit is about how many events one unit produces over the
+// eventsPerUnit is about how many events one unit produces over the
 // ten fiscal years the generator plays (measured on the generator itself);
 // it sizes the number of local administrative organisations for N events.
-const benchEventsPerUnit = 330
+const eventsPerUnit = 330
 
-// benchFirstYear and benchYears: FY2561-FY2570, ten years.
+// FirstYear and years: FY2561-FY2570, ten years.
 const (
-	benchFirstYear = 2561
-	benchYears     = 10
+	FirstYear = 2561
+	years     = 10
 )
 
-func newBenchGen(seed uint64, limit int, base uint64, sink benchSink) *benchGen {
-	g := &benchGen{
+// New makes a generator that hands its events to sink; Run runs it.
+func New(cfg Config, sink Sink) *Generator {
+	seed, limit, base := cfg.Seed, cfg.Events, cfg.Base
+	g := &Generator{
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), sink: sink, limit: limit, seq: base,
-		frameworks: map[string]*benchFramework{}, Types: map[string]int{},
+		frameworks: map[string]*framework{}, Types: map[string]int{},
 	}
 	for i := range 20 {
-		g.opdc = append(g.opdc, domain.Actor{Subject: fmt.Sprintf("%s.%c@opdc.go.th", benchNames[i%len(benchNames)], 'a'+i), Role: domain.RoleOPDC})
+		g.opdc = append(g.opdc, domain.Actor{Subject: fmt.Sprintf("%s.%c@opdc.go.th", names[i%len(names)], 'a'+i), Role: domain.RoleOPDC})
 	}
-	for _, p := range domain.Provinces() {
+	provinces, deps := domain.Provinces(), departments
+	if cfg.Units > 0 {
+		np := min((cfg.Units+1)/2, len(provinces))
+		provinces, deps = provinces[:np], deps[:min(cfg.Units-np, len(deps))]
+	}
+	for _, p := range provinces {
 		slug := strings.ToLower(strings.ReplaceAll(p.NameEN, " ", ""))
 		g.units = append(g.units, g.newUnit(p.Code, p.NameTH, p.NameEN, domain.KindProvince, slug, false))
 	}
-	for _, d := range benchDepartments {
+	for _, d := range deps {
 		g.units = append(g.units, g.newUnit(d.code, d.nameTH, d.nameEN, domain.KindDepartment, d.code, true))
 	}
 	// Local administrative organisations fill up to the requested size.
-	lao := (limit+benchEventsPerUnit-1)/benchEventsPerUnit - len(g.units)
-	provinces := domain.Provinces()
+	lao := (limit+eventsPerUnit-1)/eventsPerUnit - len(g.units)
+	if cfg.Units > 0 {
+		lao = 0
+	}
+	provinces = domain.Provinces()
 	for i := range max(lao, 0) {
-		k := benchLAOKinds[i%len(benchLAOKinds)]
-		t := benchTambons[(i/len(benchLAOKinds))%len(benchTambons)]
+		k := laoKinds[i%len(laoKinds)]
+		t := tambons[(i/len(laoKinds))%len(tambons)]
 		p := provinces[i%len(provinces)]
 		code := fmt.Sprintf("lao-%05d", i+1)
 		g.units = append(g.units, g.newUnit(code, k.th+t.th+" จังหวัด"+p.NameTH, t.en+" "+k.en+", "+p.NameEN, domain.KindDepartment, code, true))
@@ -148,61 +176,76 @@ func newBenchGen(seed uint64, limit int, base uint64, sink benchSink) *benchGen 
 	return g
 }
 
-func (g *benchGen) newUnit(code, th, en string, kind domain.UnitKind, slug string, register bool) *benchUnit {
-	u := &benchUnit{code: code, nameTH: th, nameEN: en, kind: kind, register: register}
+func (g *Generator) newUnit(code, th, en string, kind domain.UnitKind, slug string, register bool) *unit {
+	u := &unit{code: code, nameTH: th, nameEN: en, kind: kind, register: register}
 	for range 2 + g.rng.IntN(2) {
-		name := benchNames[g.rng.IntN(len(benchNames))]
+		name := names[g.rng.IntN(len(names))]
 		u.officers = append(u.officers, domain.Actor{Subject: fmt.Sprintf("%s.%c@%s.go.th", name, 'a'+g.rng.IntN(26), slug), Role: domain.RoleUnit, Unit: code})
 	}
 	return u
 }
 
 // Run generates until the limit: the registrations, then fiscal years.
-func (g *benchGen) Run() error {
-	g.now = benchFYStart(benchFirstYear).AddDate(0, 0, -20)
+func (g *Generator) Run() error {
+	g.now = FYStart(FirstYear).AddDate(0, 0, -20)
 	for _, u := range g.units {
 		if u.register && !g.full() {
 			ev, err := domain.RegisterDepartment(u.code, domain.KindDepartment, u.nameTH, u.nameEN, false)
-			a := &benchAgg{kind: events.KindUnit, id: u.code}
+			a := &agg{kind: events.KindUnit, id: u.code}
 			g.decided(ev, err, a, g.opdcActor())
 		}
 	}
-	for fy := benchFirstYear; !g.full(); fy++ {
+	for fy := FirstYear; !g.full(); fy++ {
 		g.year(fy)
 		if !g.full() {
 			g.Complete = append(g.Complete, fy)
 		}
 	}
-	if g.err != nil && !errors.Is(g.err, errBenchFull) {
+	if g.err != nil && !errors.Is(g.err, errFull) {
 		return g.err
 	}
 	return nil
 }
 
-func (g *benchGen) full() bool { return g.err != nil }
+func (g *Generator) full() bool { return g.err != nil }
 
-func (g *benchGen) opdcActor() domain.Actor { return g.opdc[g.rng.IntN(len(g.opdc))] }
+// UnitCounts says how many units of each sort the history plays.
+func (g *Generator) UnitCounts() (provinces, departments, laos int) {
+	for _, u := range g.units {
+		switch {
+		case u.kind == domain.KindProvince:
+			provinces++
+		case strings.HasPrefix(u.code, "lao-"):
+			laos++
+		default:
+			departments++
+		}
+	}
+	return provinces, departments, laos
+}
 
-func (u *benchUnit) officer(rng *rand.Rand) domain.Actor {
+func (g *Generator) opdcActor() domain.Actor { return g.opdc[g.rng.IntN(len(g.opdc))] }
+
+func (u *unit) officer(rng *rand.Rand) domain.Actor {
 	return u.officers[rng.IntN(len(u.officers))]
 }
 
-// benchFYStart is 1 October of the year before: FY2563 starts 1 Oct 2019
+// FYStart is 1 October of the year before: FY2563 starts 1 Oct 2019
 // (09:00 in Bangkok).
-func benchFYStart(fy int) time.Time { return time.Date(fy-544, 10, 1, 2, 0, 0, 0, time.UTC) }
+func FYStart(fy int) time.Time { return time.Date(fy-544, 10, 1, 2, 0, 0, 0, time.UTC) }
 
 // phase moves the clock into a window of days from the start of fy, at
 // fraction i/n of it, never backwards.
-func (g *benchGen) phase(fy int, fromDay, toDay float64, i, n int) {
+func (g *Generator) phase(fy int, fromDay, toDay float64, i, n int) {
 	span := (toDay - fromDay) * 24 * float64(time.Hour)
-	t := benchFYStart(fy).Add(time.Duration(fromDay*24*float64(time.Hour) + span*float64(i)/float64(max(n, 1))))
+	t := FYStart(fy).Add(time.Duration(fromDay*24*float64(time.Hour) + span*float64(i)/float64(max(n, 1))))
 	if t.After(g.now) {
 		g.now = t
 	}
 }
 
 // v7 is a UUID v7 whose time is t, as uuid.NewV7 would have made then.
-func (g *benchGen) v7(t time.Time) string {
+func (g *Generator) v7(t time.Time) string {
 	var u uuid.UUID
 	binary.BigEndian.PutUint64(u[8:], g.rng.Uint64())
 	binary.BigEndian.PutUint64(u[:8], uint64(t.UnixMilli())<<16|uint64(g.rng.Uint32()&0x0fff))
@@ -212,7 +255,7 @@ func (g *benchGen) v7(t time.Time) string {
 }
 
 // decided emits a decision's event, or counts a refusal.
-func (g *benchGen) decided(ev domain.Event, err error, a *benchAgg, actor domain.Actor) (domain.Meta, bool) {
+func (g *Generator) decided(ev domain.Event, err error, a *agg, actor domain.Actor) (domain.Meta, bool) {
 	if g.err != nil {
 		// Generation has ended; a decision on an event that was never
 		// emitted may fail, and that is no refusal.
@@ -229,12 +272,12 @@ func (g *benchGen) decided(ev domain.Event, err error, a *benchAgg, actor domain
 }
 
 // emit seals the event as the store would and hands it to the sink.
-func (g *benchGen) emit(ev domain.Event, a *benchAgg, actor domain.Actor) (domain.Meta, bool) {
+func (g *Generator) emit(ev domain.Event, a *agg, actor domain.Actor) (domain.Meta, bool) {
 	if g.err != nil {
 		return domain.Meta{}, false
 	}
 	if g.count >= g.limit {
-		g.err = errBenchFull
+		g.err = errFull
 		return domain.Meta{}, false
 	}
 	env, err := events.NewEnvelope(ev, events.Aggregate{Kind: a.kind, ID: a.id, Unit: a.unit, FiscalYear: a.fy, Version: a.version, LastHash: a.hash})
@@ -242,8 +285,12 @@ func (g *benchGen) emit(ev domain.Event, a *benchAgg, actor domain.Actor) (domai
 		g.err = err
 		return domain.Meta{}, false
 	}
-	// Writes are seconds apart, sometimes in the same millisecond.
-	g.now = g.now.Add(time.Duration(g.rng.IntN(3000)) * time.Millisecond).Add(time.Duration(g.rng.IntN(1000)) * time.Microsecond)
+	// Writes are seconds apart, sometimes in the same millisecond, and one
+	// in twenty at the same instant as the one before (a node's clock is
+	// coarser than its writes): as-of views must cut between equal times.
+	if g.rng.IntN(20) != 0 {
+		g.now = g.now.Add(time.Duration(g.rng.IntN(3000)) * time.Millisecond).Add(time.Duration(g.rng.IntN(1000)) * time.Microsecond)
+	}
 	t := g.now
 	env.ID = g.v7(t)
 	if g.rng.IntN(10) == 0 {
@@ -279,10 +326,10 @@ func (g *benchGen) emit(ev domain.Event, a *benchAgg, actor domain.Actor) (domai
 	return domain.Meta{EventID: env.ID, Sequence: g.seq, Version: a.version, RecordedAt: t, Actor: actor}, true
 }
 
-// benchFrameworkFor returns a year's framework template, after SPEC.md's
+// frameworkFor returns a year's framework template, after SPEC.md's
 // history: FY2561 five components and five levels, FY2562-63 two
 // components averaged, FY2564 on Performance Base 70 % + Potential Base 30 %.
-func benchFrameworkFor(fy int, kind domain.UnitKind) domain.Framework {
+func frameworkFor(fy int, kind domain.UnitKind) domain.Framework {
 	three := domain.Scheme{Levels: []domain.Level{{Label: "ขั้นต้น", Score: "50"}, {Label: "มาตรฐาน", Score: "75"}, {Label: "ขั้นสูง", Score: "100"}}, BelowFirst: "0"}
 	five := domain.Scheme{Levels: []domain.Level{{Label: "1", Score: "1"}, {Label: "2", Score: "2"}, {Label: "3", Score: "3"}, {Label: "4", Score: "4"}, {Label: "5", Score: "5"}}, BelowFirst: "1"}
 	bands100 := []domain.Band{{Label: "ระดับคุณภาพ", Min: "90"}, {Label: "ระดับมาตรฐานขั้นสูง", Min: "75"}, {Label: "ระดับมาตรฐานขั้นต้น", Min: "50"}, {Label: "ระดับต้องปรับปรุง", Min: "0"}}
@@ -320,14 +367,14 @@ func benchFrameworkFor(fy int, kind domain.UnitKind) domain.Framework {
 }
 
 // year plays one fiscal year in time order.
-func (g *benchGen) year(fy int) {
+func (g *Generator) year(fy int) {
 	g.Years = append(g.Years, fy)
 	kinds := []domain.UnitKind{domain.KindProvince, domain.KindDepartment}
 	for i, k := range kinds {
 		g.phase(fy, 0, 3, i, len(kinds))
 		id := events.FrameworkID(fy, string(k))
-		fw := &benchFramework{agg: benchAgg{kind: events.KindFramework, id: id, fy: fy}}
-		ev, err := domain.PublishFramework(nil, benchFrameworkFor(fy, k))
+		fw := &framework{agg: agg{kind: events.KindFramework, id: id, fy: fy}}
+		ev, err := domain.PublishFramework(nil, frameworkFor(fy, k))
 		if m, ok := g.decided(ev, err, &fw.agg, g.opdcActor()); ok {
 			fw.h.Apply(ev, m)
 			g.frameworks[id] = fw
@@ -336,8 +383,8 @@ func (g *benchGen) year(fy int) {
 	if g.full() {
 		return
 	}
-	var inds []*benchInd
-	var innos []*benchInno
+	var inds []*ind
+	var innos []*inno
 	n := len(g.units)
 	for i, u := range g.units {
 		g.phase(fy, 5, 20, i, n)
@@ -371,20 +418,20 @@ func (g *benchGen) year(fy int) {
 			}
 			spec := b.ind.Spec
 			spec.Targets = g.targets(spec.Direction, len(spec.Targets))
-			spec.Rationale = benchRationales[g.rng.IntN(len(benchRationales))]
-			ev, err := b.ind.Revise(spec, benchRevisionReasons[g.rng.IntN(len(benchRevisionReasons))], g.context(b, spec))
+			spec.Rationale = Rationales[g.rng.IntN(len(Rationales))]
+			ev, err := b.ind.Revise(spec, revisionReasons[g.rng.IntN(len(revisionReasons))], g.context(b, spec))
 			g.fold(b, ev, err, b.unit.officer(g.rng))
 		}
 	}
 	g.review(fy, inds, 125, 140, false)
 	g.reviseFrameworks(fy, inds)
-	rounds := benchFrameworkFor(fy, domain.KindProvince).Rounds
+	rounds := frameworkFor(fy, domain.KindProvince).Rounds
 	for _, r := range rounds {
 		g.round(fy, r, inds)
 	}
 }
 
-func (g *benchGen) maybeSeries(u *benchUnit, fy int) {
+func (g *Generator) maybeSeries(u *unit, fy int) {
 	active := 0
 	for _, s := range u.series {
 		if s.s.EndYear >= fy {
@@ -408,11 +455,11 @@ func (g *benchGen) maybeSeries(u *benchUnit, fy int) {
 			step = -step
 		}
 		v += step
-		targets[strconv.Itoa(y)] = benchCents(v)
+		targets[strconv.Itoa(y)] = cents(v)
 	}
-	s := &benchSeries{agg: benchAgg{kind: events.KindSeries, id: g.v7(g.now), unit: u.code, fy: fy}}
-	d := domain.SeriesDefined{ID: s.agg.id, Unit: u.code, TitleTH: benchTitles[g.rng.IntN(len(benchTitles))],
-		Measure: "ร้อยละ", Direction: dir, Baseline: benchCents(base), StartYear: fy, EndYear: fy + span - 1, Targets: targets}
+	s := &series{agg: agg{kind: events.KindSeries, id: g.v7(g.now), unit: u.code, fy: fy}}
+	d := domain.SeriesDefined{ID: s.agg.id, Unit: u.code, TitleTH: Titles[g.rng.IntN(len(Titles))],
+		Measure: "ร้อยละ", Direction: dir, Baseline: cents(base), StartYear: fy, EndYear: fy + span - 1, Targets: targets}
 	ev, err := domain.DefineSeries(d)
 	if m, ok := g.decided(ev, err, &s.agg, u.officer(g.rng)); ok {
 		s.s.Apply(ev, m)
@@ -420,8 +467,8 @@ func (g *benchGen) maybeSeries(u *benchUnit, fy int) {
 	}
 }
 
-// benchCents renders hundredths as a decimal.
-func benchCents(c int) domain.Number {
+// cents renders hundredths as a decimal.
+func cents(c int) domain.Number {
 	sign := ""
 	if c < 0 {
 		sign, c = "-", -c
@@ -429,7 +476,7 @@ func benchCents(c int) domain.Number {
 	return domain.Number(fmt.Sprintf("%s%d.%02d", sign, c/100, c%100))
 }
 
-func (g *benchGen) targets(dir domain.Direction, levels int) []domain.Number {
+func (g *Generator) targets(dir domain.Direction, levels int) []domain.Number {
 	out := make([]domain.Number, levels)
 	if dir == domain.DirectionMilestone {
 		for i := range out {
@@ -439,7 +486,7 @@ func (g *benchGen) targets(dir domain.Direction, levels int) []domain.Number {
 	}
 	v := 3000 + g.rng.IntN(6000)
 	for i := range out {
-		out[i] = benchCents(v)
+		out[i] = cents(v)
 		step := 10 + g.rng.IntN(400)
 		if dir == domain.DirectionDown {
 			step = -step
@@ -449,7 +496,7 @@ func (g *benchGen) targets(dir domain.Direction, levels int) []domain.Number {
 	return out
 }
 
-func (g *benchGen) framework(fy int, kind domain.UnitKind) *domain.Framework {
+func (g *Generator) framework(fy int, kind domain.UnitKind) *domain.Framework {
 	fw := g.frameworks[events.FrameworkID(fy, string(kind))]
 	if fw == nil {
 		return nil
@@ -458,7 +505,7 @@ func (g *benchGen) framework(fy int, kind domain.UnitKind) *domain.Framework {
 }
 
 // context is IndicatorContext computed from the year's local aggregates.
-func (g *benchGen) context(self *benchInd, spec domain.IndicatorSpec) domain.IndicatorContext {
+func (g *Generator) context(self *ind, spec domain.IndicatorSpec) domain.IndicatorContext {
 	ctx := domain.IndicatorContext{Framework: g.framework(self.agg.fy, self.unit.kind)}
 	for _, s := range self.unit.series {
 		if s.s.ID == spec.SeriesID {
@@ -482,13 +529,13 @@ func (g *benchGen) context(self *benchInd, spec domain.IndicatorSpec) domain.Ind
 
 // propose files a unit's indicators for the year, within each component's
 // limits, one of them in a running long-term series when there is one.
-func (g *benchGen) propose(u *benchUnit, fy int) []*benchInd {
+func (g *Generator) propose(u *unit, fy int) []*ind {
 	f := g.framework(fy, u.kind)
 	if f == nil {
 		return nil
 	}
-	out := new([]*benchInd)
-	var series *benchSeries
+	out := new([]*ind)
+	var series *series
 	for _, s := range u.series {
 		if fy >= s.s.StartYear && fy <= s.s.EndYear {
 			series = s
@@ -504,14 +551,14 @@ func (g *benchGen) propose(u *benchUnit, fy int) []*benchInd {
 		for range k {
 			spec := domain.IndicatorSpec{
 				Component: c.Code,
-				TitleTH:   benchTitles[g.rng.IntN(len(benchTitles))],
-				Measure:   benchMeasures[g.rng.IntN(len(benchMeasures))],
+				TitleTH:   Titles[g.rng.IntN(len(Titles))],
+				Measure:   measures[g.rng.IntN(len(measures))],
 				Direction: dirs[g.rng.IntN(len(dirs))],
 				Weight:    domain.Number(strconv.Itoa(5 * (1 + g.rng.IntN(6)))),
-				Rationale: benchRationales[g.rng.IntN(len(benchRationales))],
+				Rationale: Rationales[g.rng.IntN(len(Rationales))],
 			}
 			if g.rng.IntN(3) == 0 {
-				spec.TitleEN = benchTitlesEN[g.rng.IntN(len(benchTitlesEN))]
+				spec.TitleEN = titlesEN[g.rng.IntN(len(titlesEN))]
 			}
 			if series != nil {
 				spec.SeriesID, spec.Direction, spec.TitleTH, spec.Measure = series.s.ID, series.s.Direction, series.s.TitleTH, series.s.Measure
@@ -519,9 +566,9 @@ func (g *benchGen) propose(u *benchUnit, fy int) []*benchInd {
 			}
 			spec.Targets = g.targets(spec.Direction, len(f.Scheme.Levels))
 			if g.rng.IntN(2) == 0 {
-				spec.Baseline = benchCents(2000 + g.rng.IntN(5000))
+				spec.Baseline = cents(2000 + g.rng.IntN(5000))
 			}
-			b := &benchInd{agg: benchAgg{kind: events.KindIndicator, id: g.v7(g.now), unit: u.code, fy: fy}, unit: u, peers: out}
+			b := &ind{agg: agg{kind: events.KindIndicator, id: g.v7(g.now), unit: u.code, fy: fy}, unit: u, peers: out}
 			b.ind.Unit, b.ind.FiscalYear = u.code, fy
 			ev, err := domain.ProposeIndicator(b.agg.id, u.code, fy, spec, g.context(b, spec))
 			if m, ok := g.decided(ev, err, &b.agg, u.officer(g.rng)); ok {
@@ -533,7 +580,7 @@ func (g *benchGen) propose(u *benchUnit, fy int) []*benchInd {
 	return *out
 }
 
-func (g *benchGen) fold(b *benchInd, ev domain.Event, err error, actor domain.Actor) bool {
+func (g *Generator) fold(b *ind, ev domain.Event, err error, actor domain.Actor) bool {
 	m, ok := g.decided(ev, err, &b.agg, actor)
 	if ok {
 		b.ind.Apply(ev, m)
@@ -544,7 +591,7 @@ func (g *benchGen) fold(b *benchInd, ev domain.Event, err error, actor domain.Ac
 // review decides on every indicator awaiting review: on the first pass
 // most are approved, some sent back, a few rejected; on the second pass the
 // revised ones are approved or rejected.
-func (g *benchGen) review(fy int, inds []*benchInd, from, to float64, first bool) {
+func (g *Generator) review(fy int, inds []*ind, from, to float64, first bool) {
 	for i, b := range inds {
 		if b.ind.Status != domain.StatusProposed && b.ind.Status != domain.StatusRevised {
 			continue
@@ -553,9 +600,9 @@ func (g *benchGen) review(fy int, inds []*benchInd, from, to float64, first bool
 		decision, comment := domain.DecisionApprove, ""
 		switch k := g.rng.IntN(100); {
 		case first && k < 20:
-			decision, comment = domain.DecisionRequestRevision, benchReviewComments[g.rng.IntN(len(benchReviewComments))]
+			decision, comment = domain.DecisionRequestRevision, reviewComments[g.rng.IntN(len(reviewComments))]
 		case k >= 96:
-			decision, comment = domain.DecisionReject, benchRejectComments[g.rng.IntN(len(benchRejectComments))]
+			decision, comment = domain.DecisionReject, rejectComments[g.rng.IntN(len(rejectComments))]
 		}
 		ctx := g.context(b, b.ind.Spec)
 		if decision == domain.DecisionApprove {
@@ -568,19 +615,19 @@ func (g *benchGen) review(fy int, inds []*benchInd, from, to float64, first bool
 	}
 }
 
-func (g *benchGen) proposeInnovation(u *benchUnit, fy int) *benchInno {
+func (g *Generator) proposeInnovation(u *unit, fy int) *inno {
 	kinds := []string{domain.InnovationPolicy, domain.InnovationService, domain.InnovationManagement}
-	b := &benchInno{agg: benchAgg{kind: events.KindInnovation, id: g.v7(g.now), unit: u.code, fy: fy}, unit: u}
+	b := &inno{agg: agg{kind: events.KindInnovation, id: g.v7(g.now), unit: u.code, fy: fy}, unit: u}
 	ev, err := domain.ProposeInnovation(domain.InnovationProposed{ID: b.agg.id, Unit: u.code, FiscalYear: fy,
-		TitleTH: benchInnovationTitles[g.rng.IntN(len(benchInnovationTitles))], Agency: benchAgencies[g.rng.IntN(len(benchAgencies))],
-		Kind: kinds[g.rng.IntN(len(kinds))], Summary: benchInnovationSummaries[g.rng.IntN(len(benchInnovationSummaries))]})
+		TitleTH: innovationTitles[g.rng.IntN(len(innovationTitles))], Agency: agencies[g.rng.IntN(len(agencies))],
+		Kind: kinds[g.rng.IntN(len(kinds))], Summary: innovationSummaries[g.rng.IntN(len(innovationSummaries))]})
 	if m, ok := g.decided(ev, err, &b.agg, u.officer(g.rng)); ok {
 		b.n.Apply(ev, m)
 	}
 	return b
 }
 
-func (g *benchGen) innovations(fy int, innos []*benchInno) {
+func (g *Generator) innovations(fy int, innos []*inno) {
 	for i, b := range innos {
 		g.phase(fy, 95, 100, i, len(innos))
 		if b.n.Status == domain.InnovationStatusProposed && g.rng.IntN(10) < 6 {
@@ -597,7 +644,7 @@ func (g *benchGen) innovations(fy int, innos []*benchInno) {
 		}
 		decision, comment := domain.InnovationAccept, ""
 		if g.rng.IntN(10) < 4 {
-			decision, comment = domain.InnovationDecline, benchInnovationDeclines[g.rng.IntN(len(benchInnovationDeclines))]
+			decision, comment = domain.InnovationDecline, innovationDeclines[g.rng.IntN(len(innovationDeclines))]
 		}
 		ev, err := b.n.Decide(decision, comment)
 		if m, ok := g.decided(ev, err, &b.agg, g.opdcActor()); ok {
@@ -608,7 +655,7 @@ func (g *benchGen) innovations(fy int, innos []*benchInno) {
 
 // reviseFrameworks corrects one framework in six: a component renamed or
 // the top band's minimum lowered, with OPDC's reason.
-func (g *benchGen) reviseFrameworks(fy int, inds []*benchInd) {
+func (g *Generator) reviseFrameworks(fy int, inds []*ind) {
 	for _, k := range []domain.UnitKind{domain.KindProvince, domain.KindDepartment} {
 		fw := g.frameworks[events.FrameworkID(fy, string(k))]
 		if fw == nil || g.rng.IntN(6) != 0 {
@@ -635,7 +682,7 @@ func (g *benchGen) reviseFrameworks(fy int, inds []*benchInd) {
 				inUse[b.ind.Spec.Component]++
 			}
 		}
-		ev, err := domain.ReviseFramework(&fw.h, f, benchFrameworkReasons[g.rng.IntN(len(benchFrameworkReasons))], inUse)
+		ev, err := domain.ReviseFramework(&fw.h, f, frameworkReasons[g.rng.IntN(len(frameworkReasons))], inUse)
 		if m, ok := g.decided(ev, err, &fw.agg, g.opdcActor()); ok {
 			fw.h.Apply(ev, m)
 		}
@@ -644,37 +691,37 @@ func (g *benchGen) reviseFrameworks(fy int, inds []*benchInd) {
 
 // round reports and verifies one reporting round (months) of every
 // approved indicator; a rejected report is filed and verified again.
-func (g *benchGen) round(fy, r int, inds []*benchInd) {
+func (g *Generator) round(fy, r int, inds []*ind) {
 	start := float64(30*r - 25)
-	report := func(b *benchInd) {
+	report := func(b *ind) {
 		res := domain.ResultReported{Round: r, Actual: g.actualFor(&b.ind)}
 		for range 1 + g.rng.IntN(3) {
-			res.Evidence = append(res.Evidence, benchEvidence[g.rng.IntN(len(benchEvidence))])
+			res.Evidence = append(res.Evidence, Evidence[g.rng.IntN(len(Evidence))])
 		}
 		if g.rng.IntN(5) == 0 {
-			res.Obstacles = benchObstacles[g.rng.IntN(len(benchObstacles))]
+			res.Obstacles = Obstacles[g.rng.IntN(len(Obstacles))]
 		}
 		f := g.framework(fy, b.unit.kind)
 		ev, err := b.ind.Report(res, f)
 		var ve *domain.ValidationError
 		if errors.As(err, &ve) && ve.Fields[0].Field == "obstacles" {
-			res.Obstacles = benchObstacles[g.rng.IntN(len(benchObstacles))]
+			res.Obstacles = Obstacles[g.rng.IntN(len(Obstacles))]
 			ev, err = b.ind.Report(res, f)
 		}
 		g.fold(b, ev, err, b.unit.officer(g.rng))
 	}
-	verify := func(b *benchInd, again bool) {
+	verify := func(b *ind, again bool) {
 		decision, value, comment := domain.VerifyAccept, domain.Number(""), ""
 		switch k := g.rng.IntN(100); {
 		case k < 15:
-			decision, value, comment = domain.VerifyAdjust, g.actualFor(&b.ind), benchAdjustComments[g.rng.IntN(len(benchAdjustComments))]
+			decision, value, comment = domain.VerifyAdjust, g.actualFor(&b.ind), adjustComments[g.rng.IntN(len(adjustComments))]
 		case k < 25 && !again:
-			decision, comment = domain.VerifyReject, benchVerifyRejectComments[g.rng.IntN(len(benchVerifyRejectComments))]
+			decision, comment = domain.VerifyReject, verifyRejectComments[g.rng.IntN(len(verifyRejectComments))]
 		}
 		ev, err := b.ind.Verify(r, decision, value, comment)
 		g.fold(b, ev, err, g.opdcActor())
 	}
-	approved := make([]*benchInd, 0, len(inds))
+	approved := make([]*ind, 0, len(inds))
 	for _, b := range inds {
 		if b.ind.Status == domain.StatusApproved {
 			approved = append(approved, b)
@@ -685,7 +732,7 @@ func (g *benchGen) round(fy, r int, inds []*benchInd) {
 		g.phase(fy, start, start+10, i, n)
 		report(b)
 	}
-	var rejected []*benchInd
+	var rejected []*ind
 	for i, b := range approved {
 		g.phase(fy, start+10, start+17, i, n)
 		verify(b, false)
@@ -705,7 +752,7 @@ func (g *benchGen) round(fy, r int, inds []*benchInd) {
 
 // actualFor draws a value around an indicator's targets: below the first,
 // between levels and beyond the last.
-func (g *benchGen) actualFor(ind *domain.Indicator) domain.Number {
+func (g *Generator) actualFor(ind *domain.Indicator) domain.Number {
 	t := ind.Spec.Targets
 	if ind.Spec.Direction == domain.DirectionMilestone {
 		return domain.Number(strconv.Itoa(g.rng.IntN(len(t) + 2)))
@@ -716,5 +763,5 @@ func (g *benchGen) actualFor(ind *domain.Indicator) domain.Number {
 	}
 	span := hi - lo
 	x := lo - span/3 + g.rng.Float64()*span*1.6
-	return benchCents(int(x * 100))
+	return cents(int(x * 100))
 }

@@ -1,4 +1,4 @@
-package bench
+package history
 
 // The benchmark's vocabulary: the Thai text that fills generated events, so
 // that payload sizes and the strings a read model keeps are those of real
@@ -6,10 +6,10 @@ package bench
 // (api/demo) is to hold the project's realistic vocabulary; until it does,
 // the benchmark keeps its own here, and the two are meant to be unified.
 
-// benchDepartment is a real department (กรม) the benchmark registers.
-type benchDepartment struct{ code, nameTH, nameEN string }
+// department is a real department (กรม) the benchmark registers.
+type department struct{ code, nameTH, nameEN string }
 
-var benchDepartments = []benchDepartment{
+var departments = []department{
 	{"cdd", "กรมการพัฒนาชุมชน", "Community Development Department"},
 	{"dopa", "กรมการปกครอง", "Department of Provincial Administration"},
 	{"dla", "กรมส่งเสริมการปกครองท้องถิ่น", "Department of Local Administration"},
@@ -84,7 +84,7 @@ var benchDepartments = []benchDepartment{
 // Local administrative organisations (องค์กรปกครองส่วนท้องถิ่น) are the
 // headroom of the national-scale figures: the domain knows two unit kinds,
 // so the benchmark registers them as department-kind units.
-var benchLAOKinds = []struct{ th, en string }{
+var laoKinds = []struct{ th, en string }{
 	{"องค์การบริหารส่วนตำบล", "Subdistrict Administrative Organization"},
 	{"องค์การบริหารส่วนตำบล", "Subdistrict Administrative Organization"},
 	{"เทศบาลตำบล", "Subdistrict Municipality"},
@@ -92,7 +92,7 @@ var benchLAOKinds = []struct{ th, en string }{
 	{"เทศบาลนคร", "City Municipality"},
 }
 
-var benchTambons = []struct{ th, en string }{
+var tambons = []struct{ th, en string }{
 	{"หนองบัว", "Nong Bua"}, {"บ้านใหม่", "Ban Mai"}, {"ท่าช้าง", "Tha Chang"}, {"ดอนแก้ว", "Don Kaeo"},
 	{"สันทราย", "San Sai"}, {"นาเกลือ", "Na Kluea"}, {"บางพระ", "Bang Phra"}, {"หนองหาร", "Nong Han"},
 	{"โคกสูง", "Khok Sung"}, {"ห้วยยาง", "Huai Yang"}, {"ท่าศาลา", "Tha Sala"}, {"วังน้ำเย็น", "Wang Nam Yen"},
@@ -103,8 +103,8 @@ var benchTambons = []struct{ th, en string }{
 	{"ศรีสำราญ", "Si Samran"}, {"เขาพระ", "Khao Phra"}, {"วังทอง", "Wang Thong"}, {"หนองหญ้าปล้อง", "Nong Ya Plong"},
 }
 
-// benchTitles are indicator titles as units write them.
-var benchTitles = []string{
+// Titles are indicator titles as units write them.
+var Titles = []string{
 	"ร้อยละของครัวเรือนยากจนเป้าหมายที่มีรายได้เพิ่มขึ้นจากการส่งเสริมอาชีพ",
 	"อัตราการเบิกจ่ายงบประมาณรายจ่ายลงทุนภาพรวมของจังหวัด",
 	"ร้อยละความพึงพอใจของผู้รับบริการศูนย์ดำรงธรรมจังหวัด",
@@ -143,8 +143,8 @@ var benchTitles = []string{
 	"ร้อยละของพื้นที่เกษตรที่ได้รับการจัดรูปที่ดินและพัฒนาแหล่งน้ำ",
 }
 
-// benchTitlesEN are optional English titles.
-var benchTitlesEN = []string{
+// titlesEN are optional English titles.
+var titlesEN = []string{
 	"Share of target poor households with increased income",
 	"Capital budget disbursement rate",
 	"Satisfaction of Damrongdhama Centre service users",
@@ -153,12 +153,13 @@ var benchTitlesEN = []string{
 	"Tourism revenue growth",
 }
 
-var benchMeasures = []string{
+var measures = []string{
 	"ร้อยละ", "ร้อยละ", "ร้อยละ", "ระดับ", "จำนวน (ราย)", "จำนวน (ครัวเรือน)", "บาท/คน/ปี",
 	"อัตราต่อประชากรแสนคน", "คะแนน", "ล้านบาท", "ไร่", "วันทำการ",
 }
 
-var benchRationales = []string{
+// Rationales are why units chose an indicator.
+var Rationales = []string{
 	"ตัวชี้วัดนี้สอดคล้องกับยุทธศาสตร์ชาติด้านการสร้างโอกาสและความเสมอภาคทางสังคม และแผนพัฒนาจังหวัด พ.ศ. 2561-2565 ประเด็นการพัฒนาที่ 2 การยกระดับคุณภาพชีวิตของประชาชน โดยใช้ข้อมูลความจำเป็นพื้นฐาน (จปฐ.) เป็นฐานในการวัดผล",
 	"ค่าเป้าหมายกำหนดจากค่าเฉลี่ยผลการดำเนินงานย้อนหลัง 3 ปี และแนวโน้มการเปลี่ยนแปลงของสถานการณ์ในพื้นที่ โดยผ่านความเห็นชอบของคณะกรมการจังหวัดแล้ว",
 	"เป็นประเด็นปัญหาสำคัญของพื้นที่ตามผลการวิเคราะห์ศักยภาพ (SWOT) และเป็นนโยบายสำคัญของรัฐบาลที่มอบหมายให้ส่วนราชการขับเคลื่อนในปีงบประมาณนี้",
@@ -166,7 +167,8 @@ var benchRationales = []string{
 	"มุ่งเน้นผลลัพธ์ต่อประชาชนมากกว่าผลผลิต โดยวัดการเปลี่ยนแปลงที่เกิดขึ้นจริงกับกลุ่มเป้าหมาย และบูรณาการการทำงานร่วมกับหน่วยงานในพื้นที่และภาคเอกชน",
 }
 
-var benchEvidence = []string{
+// Evidence are the documents results cite.
+var Evidence = []string{
 	"รายงานผลการดำเนินงานประจำรอบการประเมิน ลงนามโดยผู้ว่าราชการจังหวัด",
 	"ข้อมูลจากระบบบริหารจัดการข้อมูลความจำเป็นพื้นฐาน (จปฐ.) ณ วันสิ้นรอบการประเมิน",
 	"สรุปผลการประชุมคณะทำงานขับเคลื่อนตัวชี้วัด พร้อมภาพถ่ายกิจกรรม",
@@ -177,7 +179,8 @@ var benchEvidence = []string{
 	"ฐานข้อมูลทะเบียนเกษตรกรของกรมส่งเสริมการเกษตร ณ สิ้นปีงบประมาณ",
 }
 
-var benchObstacles = []string{
+// Obstacles are what units report when a result misses the standard level.
+var Obstacles = []string{
 	"งบประมาณได้รับการจัดสรรล่าช้ากว่าแผน ทำให้เริ่มดำเนินโครงการได้ในไตรมาสที่ 3 และมีระยะเวลาดำเนินการไม่เพียงพอ",
 	"สถานการณ์การแพร่ระบาดของโรคติดเชื้อไวรัสโคโรนา 2019 ทำให้ต้องงดกิจกรรมที่มีการรวมกลุ่ม และปรับรูปแบบเป็นออนไลน์ซึ่งกลุ่มเป้าหมายเข้าถึงได้จำกัด",
 	"เกิดอุทกภัยในพื้นที่ 5 อำเภอ ช่วงเดือนกันยายนถึงตุลาคม ส่งผลให้ผลผลิตทางการเกษตรเสียหายและรายได้ครัวเรือนลดลง",
@@ -189,34 +192,34 @@ var benchObstacles = []string{
 	"การประสานงานระหว่างหน่วยงานในพื้นที่ยังไม่เป็นเอกภาพ เนื่องจากอยู่ระหว่างปรับโครงสร้างส่วนราชการ",
 }
 
-var benchReviewComments = []string{
+var reviewComments = []string{
 	"โปรดปรับค่าเป้าหมายให้ท้าทายขึ้น โดยพิจารณาจากผลการดำเนินงานย้อนหลัง 3 ปี",
 	"ควรระบุแหล่งข้อมูลและวิธีการคำนวณให้ชัดเจน และแยกนิยามของกลุ่มเป้าหมายให้ตรวจสอบได้",
 	"ตัวชี้วัดเน้นผลผลิตมากกว่าผลลัพธ์ โปรดทบทวนให้สะท้อนประโยชน์ที่ประชาชนได้รับ",
 	"ค่าเป้าหมายระดับขั้นต้นต่ำกว่าผลการดำเนินงานปีที่ผ่านมา โปรดทบทวน",
 }
 
-var benchRejectComments = []string{
+var rejectComments = []string{
 	"ตัวชี้วัดไม่สอดคล้องกับภารกิจหลักและประเด็นการพัฒนาของพื้นที่",
 	"ซ้ำซ้อนกับตัวชี้วัดที่ประเมินโดยกระทรวงเจ้าภาพแล้ว",
 }
 
-var benchRevisionReasons = []string{
+var revisionReasons = []string{
 	"ปรับค่าเป้าหมายตามข้อเสนอแนะของสำนักงาน ก.พ.ร. และมติคณะกรมการจังหวัด",
 	"ปรับนิยามและแหล่งข้อมูลให้ชัดเจนตามข้อสังเกตของคณะทำงานพิจารณาตัวชี้วัด",
 }
 
-var benchAdjustComments = []string{
+var adjustComments = []string{
 	"ปรับค่าตามหลักฐานจากระบบฐานข้อมูลกลาง ซึ่งต่างจากค่าที่รายงาน",
 	"ผลการตรวจสอบพบการนับซ้ำกลุ่มเป้าหมายบางส่วน จึงปรับลดค่าผลการดำเนินงาน",
 }
 
-var benchVerifyRejectComments = []string{
+var verifyRejectComments = []string{
 	"หลักฐานไม่เพียงพอ โปรดแนบรายงานจากระบบที่ผู้บริหารลงนามรับรอง",
 	"ค่าที่รายงานไม่ตรงกับข้อมูลของหน่วยงานเจ้าของข้อมูล โปรดตรวจสอบและรายงานใหม่",
 }
 
-var benchInnovationTitles = []string{
+var innovationTitles = []string{
 	"ระบบบริการประชาชนแบบเบ็ดเสร็จ ณ จุดเดียวผ่านแอปพลิเคชันไลน์",
 	"แพลตฟอร์มติดตามผู้ป่วยติดเตียงร่วมกับอาสาสมัครสาธารณสุขประจำหมู่บ้าน",
 	"ธนาคารน้ำใต้ดินชุมชนเพื่อแก้ปัญหาภัยแล้งและน้ำท่วมซ้ำซาก",
@@ -227,29 +230,29 @@ var benchInnovationTitles = []string{
 	"ระบบจองคิวรับบริการล่วงหน้าลดระยะเวลารอคอย",
 }
 
-var benchAgencies = []string{
+var agencies = []string{
 	"สำนักงานจังหวัด", "สำนักงานสาธารณสุขจังหวัด", "สำนักงานพัฒนาชุมชนจังหวัด", "สำนักงานเกษตรจังหวัด",
 	"สำนักงานป้องกันและบรรเทาสาธารณภัยจังหวัด", "สำนักงานพาณิชย์จังหวัด", "ที่ทำการปกครองจังหวัด", "สำนักงานแรงงานจังหวัด",
 }
 
-var benchInnovationSummaries = []string{
+var innovationSummaries = []string{
 	"นำเทคโนโลยีดิจิทัลมาลดขั้นตอนการให้บริการจาก 7 ขั้นตอนเหลือ 3 ขั้นตอน ประชาชนไม่ต้องเดินทางมาติดต่อที่สำนักงาน และติดตามสถานะคำขอได้ด้วยตนเอง",
 	"บูรณาการข้อมูลจากหน่วยงานในพื้นที่ให้เป็นฐานข้อมูลเดียว ใช้วางแผนและติดตามผลการช่วยเหลือกลุ่มเปราะบางได้แบบรายครัวเรือน",
 	"ชุมชนมีส่วนร่วมออกแบบและดูแลรักษา มีการขยายผลไปยังพื้นที่ใกล้เคียงแล้ว 12 หมู่บ้าน",
 }
 
-var benchInnovationDeclines = []string{
+var innovationDeclines = []string{
 	"ยังไม่แสดงผลลัพธ์ที่วัดได้อย่างชัดเจน โปรดพัฒนาต่อยอดและเสนอในปีถัดไป",
 	"มีลักษณะเป็นการปรับปรุงงานประจำ ยังไม่เข้าเกณฑ์นวัตกรรมตามคู่มือ",
 }
 
-var benchFrameworkReasons = []string{
+var frameworkReasons = []string{
 	"แก้ไขตามมติคณะอนุกรรมการพัฒนาระบบการประเมินผลการปฏิบัติราชการ",
 	"ปรับเกณฑ์ระดับผลการประเมินตามหนังสือสำนักงาน ก.พ.ร. แจ้งเวียนส่วนราชการและจังหวัด",
 }
 
-// benchNames are given names for the officers who write the events.
-var benchNames = []string{
+// names are given names for the officers who write the events.
+var names = []string{
 	"somchai", "somsak", "wanida", "kanokwan", "pornthip", "suchart", "nattaya", "prasert",
 	"siriporn", "anan", "jintana", "thanakorn", "kittipong", "rattana", "sunisa", "wichai",
 }
