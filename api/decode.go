@@ -44,8 +44,9 @@ type request struct {
 	// that events stored before canonical hashing carry.
 	raw string
 	// target is the resource the request addresses (its path parameters),
-	// used to tell a legacy raw-hash match on another resource from a retry.
-	target string
+	// and id its {id} parameter, if any: a legacy raw-hash match on
+	// another aggregate is not a retry.
+	target, id string
 }
 
 // matches reports whether a stored request fingerprint is this request's.
@@ -59,8 +60,7 @@ func (r request) matches(stored string, storedAggregateID string) bool {
 	if stored != r.raw {
 		return false
 	}
-	id := strings.TrimPrefix(r.target, "id=")
-	return !strings.HasPrefix(r.target, "id=") || id == storedAggregateID
+	return r.id == "" || r.id == storedAggregateID
 }
 
 // decode reads a JSON body strictly into v (see decodeStrict) and
@@ -82,7 +82,7 @@ func decode(c echo.Context, v any, optional bool) (request, error) {
 	// otherwise cancel the request while the command is decided.
 	_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(time.Time{})
 	sum := sha256.Sum256(body)
-	req := request{raw: hex.EncodeToString(sum[:]), target: target(c)}
+	req := request{raw: hex.EncodeToString(sum[:]), target: target(c), id: c.Param("id")}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if !optional {
 			return req, badRequest("body", "is empty: a JSON object is required")
