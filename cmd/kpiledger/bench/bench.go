@@ -84,6 +84,10 @@ Figures:
                   is in the JSON), p50/p99. Then command appends (1 writer)
                   with a tiles follower catching up every 50 ms, as a ratio to
                   the same appends without it, rounds alternating.
+  import          result reports uploaded as spreadsheets (CSV, one file a
+                  unit-year, POST .../results/import, up to 1,000 rows a round,
+                  1 client): rows appended per second. Beside it: the same
+                  number of reports as JSON requests, one at a time.
   memory          the rebuilt read model's live heap: runtime HeapAlloc after GC
                   with the model minus before it, in total and per event; and the
                   process's resident set (VmRSS, which includes the embedded
@@ -291,6 +295,7 @@ func Run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 		{"proofs", e.proofs},
 		{"http-write", e.httpWrites},
 		{"views", e.views},
+		{"import", e.imports},
 	}
 	for _, p := range phases {
 		if err := ctx.Err(); err != nil {

@@ -30,7 +30,7 @@ func TestBenchRunsEveryFigure(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rebuild", "memory", "as_of", "append_1", "append_8", "http_write_1", "http_write_8", "http_write_32", "views_32"}
+	want := []string{"rebuild", "memory", "as_of", "append_1", "append_8", "http_write_1", "http_write_8", "http_write_32", "views_32", "import_results"}
 	got := map[string]*benchFigure{}
 	for _, f := range rep.Figures {
 		got[f.Key] = f
@@ -62,7 +62,7 @@ func TestBenchHelpExplainsEveryFigure(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("bench --help: %v", err)
 	}
-	for _, s := range []string{"append", "http write", "rebuild", "as_of", "view GET", "memory", "--quick", "--events"} {
+	for _, s := range []string{"append", "http write", "rebuild", "as_of", "view GET", "import", "memory", "--quick", "--events"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("bench --help does not explain %q", s)
 		}

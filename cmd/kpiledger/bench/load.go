@@ -332,6 +332,7 @@ type benchTarget struct {
 	// client at a time.
 	step    int
 	version uint64
+	reports int // reports in its last round (domain.MaxReportsPerRound)
 	draft   string
 	// rawSeq is the last sequence of the target's subject in the raw stream.
 	rawSeq uint64

@@ -300,6 +300,11 @@ func (c *benchClient) write(t *benchTarget) error {
 	tok := c.tokens[t.unit]
 	var h http.Header
 	var err error
+	if st := t.step % 6; (st == 0 || st == 2) && t.reports >= domain.MaxReportsPerRound {
+		// The round holds all the reports it may: write a proposal and
+		// its withdrawal instead of another report.
+		t.step += 4 - st
+	}
 	switch t.step % 6 {
 	case 0, 2:
 		b := c.buf[:0]
@@ -314,6 +319,9 @@ func (c *benchClient) write(t *benchTarget) error {
 		b = append(b, `"}`...)
 		c.buf = b
 		h, err = c.do("report", http.MethodPost, "/v1/indicators/"+t.id+"/results", tok, b, "", http.StatusCreated)
+		if err == nil {
+			t.reports++
+		}
 	case 1, 3:
 		h, err = c.do("verify", http.MethodPost, "/v1/indicators/"+t.id+"/results/"+strconv.Itoa(t.lastRound)+"/verification",
 			c.opdc, []byte(`{"decision":"accept"}`), strconv.Quote(strconv.FormatUint(t.version, 10)), http.StatusOK)
@@ -362,6 +370,9 @@ func (e *benchEnv) syncTarget(t *benchTarget) {
 		t.version = ind.Version
 		r := ind.Round(t.lastRound)
 		pending := r != nil && r.Verification == nil
+		if t.reports = 0; r != nil {
+			t.reports = r.Reports
+		}
 		switch t.step % 6 {
 		case 1, 3:
 			if !pending {
