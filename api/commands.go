@@ -42,9 +42,11 @@ type Command struct {
 	// LegacyRequestHash is the SHA-256 of the body bytes as received, which
 	// events stored before canonical fingerprints carry, and Target the
 	// resource the request addresses; together they let such a key keep
-	// matching a byte-identical retry on the same target. Optional.
+	// matching a byte-identical retry on the same target (TargetID is its
+	// {id} path parameter, if any). Optional.
 	LegacyRequestHash string
 	Target            string
+	TargetID          string
 	// DryRun decides the command and appends nothing: Execute answers
 	// with a *wouldAppend naming the event it would have appended (a
 	// spreadsheet import's dry run).
@@ -270,7 +272,7 @@ func (s *Server) command(c echo.Context, req request) (Command, error) {
 		return Command{}, err
 	}
 	return Command{Principal: principal(c), IdempotencyKey: h.Get("Idempotency-Key"), RequestHash: req.hash,
-		LegacyRequestHash: req.raw, Target: req.target, DryRun: isDryRun(c.Request().Context()),
+		LegacyRequestHash: req.raw, Target: req.target, TargetID: req.id, DryRun: isDryRun(c.Request().Context()),
 		CorrelationID: h.Get("X-Correlation-ID"), OccurredAt: occurred, IfMatch: ifm}, nil
 }
 
@@ -316,7 +318,7 @@ func (s *Server) commandID(key string, p Principal) (string, bool, error) {
 // matches reports whether a stored request fingerprint is this command's
 // (request.matches).
 func (cmd Command) matches(stored, storedAggregateID string) bool {
-	return request{hash: cmd.RequestHash, raw: cmd.LegacyRequestHash, target: cmd.Target}.matches(stored, storedAggregateID)
+	return request{hash: cmd.RequestHash, raw: cmd.LegacyRequestHash, target: cmd.Target, id: cmd.TargetID}.matches(stored, storedAggregateID)
 }
 
 // replay answers a repeated Idempotency-Key from the log's record of it.
