@@ -204,7 +204,7 @@ func (s *Server) whenReady(next echo.HandlerFunc) echo.HandlerFunc {
 			return toProblem(lost)
 		}
 		err := next(c)
-		if err != nil && lost != nil && toProblem(err).Status == http.StatusInternalServerError {
+		if err != nil && lost != nil && toProblem(err).Status >= http.StatusInternalServerError {
 			// A read that needed the log (verify, audit) failed because
 			// it is gone: say so rather than "internal error".
 			return toProblem(lost)

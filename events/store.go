@@ -134,6 +134,14 @@ func OpenExisting(ctx context.Context, js jetstream.JetStream, c Config, opts ..
 	for _, o := range opts {
 		o(s)
 	}
+	// The same identity check as Open's: a read-only node must not serve a
+	// stream that replaced the one it recorded, nor later take its own
+	// stream for a replaced one.
+	if e := s.guard.expect; e != nil && (e.Stream != want.Name || !e.Created.Equal(info.Created)) {
+		return nil, fmt.Errorf("%w: stream %s was created at %s, but this ledger's stream %s was created at %s (%s); it was deleted and created again — restore the original stream",
+			ErrLogMissing, want.Name, info.Created.UTC().Format(time.RFC3339Nano), e.Stream, e.Created.UTC().Format(time.RFC3339Nano), s.guard.mustExist)
+	}
+	s.guard.identity = Identity{Stream: want.Name, Created: info.Created.UTC()}
 	return s, nil
 }
 
@@ -334,7 +342,9 @@ func classifyRead(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrLogUnreachable, err)
+	// Both stay visible to errors.Is: a read that found no message (10037)
+	// is still that, for the callers that ask.
+	return fmt.Errorf("%w: %w", ErrLogUnreachable, err)
 }
 
 // DecodeMessage turns a stored message into an envelope with its sequence.

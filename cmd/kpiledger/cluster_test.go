@@ -283,7 +283,16 @@ func noQuorum(r reply) bool {
 
 // retryable is an answer a client should repeat with the same
 // Idempotency-Key, perhaps on another node: no answer at all, or a 503.
-func retryable(r reply) bool { return r.Err != nil || r.Code == http.StatusServiceUnavailable }
+// retryable is what the README's problem types say a client repeats with
+// the same Idempotency-Key: a 503, and the two 409s that mean "try again"
+// (the resource kept changing; the same request is still in progress).
+func retryable(r reply) bool {
+	if r.Err != nil || r.Code == http.StatusServiceUnavailable {
+		return true
+	}
+	return r.Code == http.StatusConflict &&
+		(bytes.Contains(r.Body, []byte("/problems/concurrent-write")) || bytes.Contains(r.Body, []byte("/problems/request-in-progress")))
+}
 
 // provinceFramework and departmentFramework are FY2565 frameworks with
 // room for many indicators per unit-year.
