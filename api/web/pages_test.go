@@ -53,6 +53,13 @@ func TestSignInAndOut(t *testing.T) {
 		t.Error("a refused token set a cookie")
 	}
 
+	// A token for a unit the ledger does not know is refused, as the API
+	// refuses it.
+	unknown := l.postForm("/signin", "", url.Values{"token": {l.token(domain.RoleUnit, "nosuchdept", "x@nosuchdept")}})
+	if unknown.Status != http.StatusUnauthorized || unknown.Header.Get("Set-Cookie") != "" {
+		t.Errorf("a token for an unknown unit: %d, cookie %q", unknown.Status, unknown.Header.Get("Set-Cookie"))
+	}
+
 	tok := l.officer("TH-50")
 	ok := l.postForm("/signin", "", url.Values{"token": {"Bearer " + tok}, "next": {"/units/TH-50"}})
 	if ok.Status != http.StatusSeeOther || ok.Header.Get("Location") != "/units/TH-50" {

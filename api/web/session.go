@@ -10,6 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/opdc/kpiledger/api"
+	"github.com/opdc/kpiledger/domain"
+	"github.com/opdc/kpiledger/projections"
 )
 
 // A session signed in with a local token is the reader's bearer token
@@ -60,11 +62,29 @@ func (d *Dashboard) session(c echo.Context) (*session, error) {
 	if d.noLocal {
 		return nil, errors.New("local tokens are switched off on this server")
 	}
-	p, err := api.ParseToken(d.key, ck.Value, d.now())
+	p, err := d.localToken(ck.Value)
 	if err != nil {
 		return nil, fmt.Errorf("the saved token was refused: %w", err)
 	}
 	return &session{P: p, token: ck.Value}, nil
+}
+
+// localToken checks a local token as the API's authenticate middleware
+// does: its signature and bounds, and, for a unit's token, a unit the
+// ledger knows (one registered later gains no rights through it).
+func (d *Dashboard) localToken(tok string) (api.Principal, error) {
+	p, err := api.ParseToken(d.key, tok, d.now())
+	if err != nil {
+		return p, err
+	}
+	if p.Role == domain.RoleUnit {
+		known := false
+		d.model.Read(func(st *projections.State) { _, known = st.Unit(p.Unit) })
+		if !known {
+			return api.Principal{}, fmt.Errorf("its unit %q is not known to this ledger", p.Unit)
+		}
+	}
+	return p, nil
 }
 
 // toSignin sends a reader without a valid session to the form, remembering
@@ -159,7 +179,7 @@ func (d *Dashboard) signin(c echo.Context) error {
 		d.renderSignin(c, http.StatusBadRequest, next, "กรุณาวางโทเค็น (paste a token)", "")
 		return nil
 	}
-	p, err := api.ParseToken(d.key, tok, d.now())
+	p, err := d.localToken(tok)
 	if err != nil {
 		d.renderSignin(c, http.StatusUnauthorized, next, "โทเค็นนี้ใช้ไม่ได้ (the token was refused)", err.Error())
 		return nil
