@@ -234,8 +234,8 @@ func (s *Server) tilesAt(ctx context.Context, size uint64) (*events.Tiles, error
 			return nil, notFound("the log holds %d events, not %d", last, size)
 		}
 	}
-	// A read on a cluster can find no responder for a moment (a consumer
-	// being placed, a leader moving): a few quick tries ride it out.
+	// A read on a cluster can find no responder for a moment (a stream
+	// leader moving): a few quick tries ride it out.
 	for attempt := 1; uint64(t.Size()) < size; attempt++ {
 		err := t.SyncTo(ctx, size)
 		if err == nil {

@@ -49,7 +49,8 @@ type route struct {
 	Public  bool   // no token needed
 	Handler echo.HandlerFunc
 
-	// Command: a write through Server.execute, which reads Idempotency-Key,
+	// Command: a write through Server.Execute (the handler parses its
+	// Command from the request), which reads Idempotency-Key,
 	// X-Occurred-At and X-Correlation-ID and answers with ETag.
 	Command bool
 	// OptionalBody: the body may be left out.

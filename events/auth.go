@@ -147,9 +147,10 @@ func (c *Credentials) users(stream, admin string) ([]*server.NkeyUser, error) {
 // removing its peers, and purging the whole account. Creating the stream
 // stays allowed: JetStream answers a create for an existing stream with
 // another configuration with an error, so it cannot be used to change it.
-// Deleting consumers stays allowed too: every read deletes its ephemeral
-// ordered consumer when it ends, and nats-server permissions cannot tell
-// those from others by name. The ledger keeps no durable consumer, so
+// Deleting consumers stays allowed too: the read model's live tail is an
+// ordered consumer that is deleted when it ends (and recreated by nats.go
+// after a missed heartbeat), and nats-server permissions cannot tell it
+// from others by name. The ledger keeps no durable consumer, so
 // deleting one loses nothing. Operators' durable consumers are theirs.
 func ServicePermissions(stream string) *server.Permissions {
 	if stream == "" {
