@@ -18,7 +18,6 @@ import (
 
 	"github.com/opdc/kpiledger/api/sheets"
 	"github.com/opdc/kpiledger/domain"
-	"github.com/opdc/kpiledger/events"
 	"github.com/opdc/kpiledger/projections"
 )
 
@@ -250,7 +249,7 @@ func (s *Server) resultsTemplate(c echo.Context) error {
 	}
 	if round != 0 {
 		if !slices.Contains(rounds, round) {
-			return badRequest("round", fmt.Sprintf("the FY%d framework's rounds are %s", fy, joinInts(rounds)))
+			return badRequest("round", fmt.Sprintf("the FY%d framework's rounds are %s", fy, sheets.JoinInts(rounds)))
 		}
 		rounds = []int{round}
 	}
@@ -830,12 +829,10 @@ func (s *Server) runRow(parent echo.Context, cmd *rowCommand, correlation string
 	var wa *wouldAppend
 	switch {
 	case errors.As(err, &wa):
+		// A proposal's row keeps no indicator id: its id is decided afresh
+		// on each attempt, and the dry run's is not the one a real import
+		// will get.
 		cmd.outcome.Outcome, cmd.outcome.EventType, cmd.outcome.Version = outcomeWouldAppend, wa.Type, wa.Version
-		if cmd.outcome.IndicatorID == "" && wa.Agg.Kind == events.KindIndicator {
-			// A proposal's id is decided afresh on each attempt; the dry
-			// run's is not the one a real import will get.
-			cmd.outcome.IndicatorID = ""
-		}
 	case err != nil:
 		cmd.fail(err)
 	default:
@@ -900,11 +897,3 @@ func (w *capture) Write(b []byte) (int, error) {
 	return w.body.Write(b)
 }
 func (w *capture) WriteHeader(status int) { w.status = status }
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ", ")
-}

@@ -217,11 +217,8 @@ func (s *Server) getInnovation(c echo.Context) error {
 
 // listSeries: GET /v1/units/{unit}/series.
 func (s *Server) listSeries(c echo.Context) error {
-	unit, err := s.unitOf(c.Param("unit"))
+	unit, err := s.readableUnit(c)
 	if err != nil {
-		return err
-	}
-	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
 	out := seriesList{Unit: unit.Code, Series: []projections.SeriesView{}}
@@ -233,14 +230,34 @@ func (s *Server) listSeries(c echo.Context) error {
 	return answerView(c, out)
 }
 
+// readableUnit resolves the :unit parameter to a known unit that the
+// caller may read (requireReader).
+func (s *Server) readableUnit(c echo.Context) (domain.Unit, error) {
+	unit, err := s.unitOf(c.Param("unit"))
+	if err != nil {
+		return unit, err
+	}
+	return unit, requireReader(c, unit.Code)
+}
+
+// unitSeries is the unit's long-term series id, or nil when the unit has
+// none by that id (another unit's series is not this unit's).
+func unitSeries(st *projections.State, unit, id string) *domain.Series {
+	if sr := st.Series[id]; sr != nil && sr.Unit == unit {
+		return sr
+	}
+	return nil
+}
+
+func noSeries(unit, id string) error {
+	return notFound("unit %s has no long-term series %q", unit, id)
+}
+
 // getSeries: GET /v1/units/{unit}/series/{id}, with its version as ETag
 // — where POST /v1/units/{unit}/series's Location points.
 func (s *Server) getSeries(c echo.Context) error {
-	unit, err := s.unitOf(c.Param("unit"))
+	unit, err := s.readableUnit(c)
 	if err != nil {
-		return err
-	}
-	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
 	var (
@@ -248,12 +265,12 @@ func (s *Server) getSeries(c echo.Context) error {
 		ok bool
 	)
 	s.model.Read(func(st *projections.State) {
-		if sr := st.Series[c.Param("id")]; sr != nil && sr.Unit == unit.Code {
+		if sr := unitSeries(st, unit.Code, c.Param("id")); sr != nil {
 			v, ok = projections.NewSeriesView(sr), true
 		}
 	})
 	if !ok {
-		return notFound("unit %s has no long-term series %q", unit.Code, c.Param("id"))
+		return noSeries(unit.Code, c.Param("id"))
 	}
 	setETag(c, v.Version)
 	return c.JSON(http.StatusOK, v)
@@ -261,11 +278,8 @@ func (s *Server) getSeries(c echo.Context) error {
 
 // trends: GET /v1/units/{unit}/trends.
 func (s *Server) trends(c echo.Context) error {
-	unit, err := s.unitOf(c.Param("unit"))
+	unit, err := s.readableUnit(c)
 	if err != nil {
-		return err
-	}
-	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
 	return s.view(c, func(st *projections.State) (any, error) {
@@ -279,11 +293,8 @@ func (s *Server) trends(c echo.Context) error {
 
 // trend: GET /v1/units/{unit}/series/{id}/trend.
 func (s *Server) trend(c echo.Context) error {
-	unit, err := s.unitOf(c.Param("unit"))
+	unit, err := s.readableUnit(c)
 	if err != nil {
-		return err
-	}
-	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
 	var (
@@ -291,13 +302,13 @@ func (s *Server) trend(c echo.Context) error {
 		ok  bool
 	)
 	s.model.Read(func(st *projections.State) {
-		if sr := st.Series[c.Param("id")]; sr != nil && sr.Unit == unit.Code {
+		if sr := unitSeries(st, unit.Code, c.Param("id")); sr != nil {
 			out, err = projections.BuildTrend(st, sr.ID)
 			ok = true
 		}
 	})
 	if !ok {
-		return notFound("unit %s has no long-term series %q", unit.Code, c.Param("id"))
+		return noSeries(unit.Code, c.Param("id"))
 	}
 	if err != nil {
 		return err
@@ -377,11 +388,8 @@ func (s *Server) scorecard(c echo.Context) error {
 
 // comparison: GET /v1/units/{unit}/comparison?from=&to=(&score_under=FY&revision=n).
 func (s *Server) comparison(c echo.Context) error {
-	unit, err := s.unitOf(c.Param("unit"))
+	unit, err := s.readableUnit(c)
 	if err != nil {
-		return err
-	}
-	if err := requireReader(c, unit.Code); err != nil {
 		return err
 	}
 	from, err := fiscalYear("from", c.QueryParam("from"))

@@ -186,7 +186,7 @@ func FrameworkComparison(fc projections.FrameworkComparison) []Table {
 		add("bands", "", bandsText(fc.Bands.From), bandsText(fc.Bands.To))
 	}
 	if fc.Rounds.Changed {
-		add("rounds", "", intsText(fc.Rounds.From), intsText(fc.Rounds.To))
+		add("rounds", "", JoinInts(fc.Rounds.From), JoinInts(fc.Rounds.To))
 	}
 	return []Table{units, changes}
 }
@@ -207,7 +207,8 @@ func bandsText(bs []domain.Band) string {
 	return strings.Join(parts, ", ")
 }
 
-func intsText(xs []int) string {
+// JoinInts writes numbers as a list: "6, 9, 12".
+func JoinInts(xs []int) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
 		parts[i] = strconv.Itoa(x)
