@@ -23,7 +23,9 @@ type SnapshotMark struct {
 // when there is none). A snapshot means the event log it was built from
 // held events: a missing log must not be replaced by an empty one, and a
 // log without that event at that sequence is not the same log. It only
-// looks; it creates no bucket.
+// looks; it creates no bucket. The header comes from the object's meta
+// message; a snapshot saved before Save put it there is read from its
+// first line, and one whose chunks are not whole is ErrNoSnapshot.
 func LatestSnapshotMark(ctx context.Context, js jetstream.JetStream) (*SnapshotMark, error) {
 	obs, err := js.ObjectStore(ctx, SnapshotBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -32,9 +34,19 @@ func LatestSnapshotMark(ctx context.Context, js jetstream.JetStream) (*SnapshotM
 	if err != nil {
 		return nil, err
 	}
-	r, err := obs.Get(ctx, snapshotObject)
+	info, err := obs.GetInfo(ctx, snapshotObject)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if h, ok := headerFromMetadata(info.Metadata); ok {
+		return &SnapshotMark{Stream: h.Stream, Sequence: h.Sequence, Hash: h.Hash}, nil
+	}
+	r, err := openSnapshot(ctx, js, obs)
+	if errors.Is(err, errBrokenSnapshot) {
+		return nil, fmt.Errorf("%w: %v", ErrNoSnapshot, err)
 	}
 	if err != nil {
 		return nil, err
@@ -46,7 +58,7 @@ func LatestSnapshotMark(ctx context.Context, js jetstream.JetStream) (*SnapshotM
 	}
 	var h snapshotHeader
 	if err := json.Unmarshal(line, &h); err != nil {
-		return nil, fmt.Errorf("snapshot header: %w", err)
+		return nil, fmt.Errorf("%w: unreadable header: %v", ErrNoSnapshot, err)
 	}
 	return &SnapshotMark{Stream: h.Stream, Sequence: h.Sequence, Hash: h.Hash}, nil
 }
