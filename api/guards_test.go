@@ -171,7 +171,7 @@ func TestConcurrentProposalsRespectUnitYearLimit(t *testing.T) {
 		answers := race(nodes, racers, func(i int) (string, string, string, any, []string) {
 			return "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("agenda", fmt.Sprintf("ตัวชี้วัดแข่ง %d", i), 1, 1, 2, 3), nil
 		})
-		exactlyOneWins(t, answers, 201, 400, "at most 50 live indicators")
+		exactlyOneWins(t, answers, 201, 409, "at most 50 live indicators")
 		var page struct{ Indicators []any }
 		r := h.do("GET", "/v1/units/TH-50/years/2563/indicators?min_sequence="+fmt.Sprint(h.lastSeq()), h.auditor(), nil)
 		if err := json.Unmarshal(r.Body, &page); err != nil || len(page.Indicators) != 50 {
@@ -196,7 +196,7 @@ func TestConcurrentProposalsTakeASeriesOnce(t *testing.T) {
 			b["series_id"] = series["id"]
 			return "POST", "/v1/units/TH-50/years/2563/indicators", cm, b, nil
 		})
-		exactlyOneWins(t, answers, 201, 400, "already belongs to this series")
+		exactlyOneWins(t, answers, 201, 409, "already belongs to this series")
 	})
 }
 
@@ -396,7 +396,7 @@ func TestFrameworkRevisionRacingProposals(t *testing.T) {
 			return "POST", "/v1/units/TH-50/years/2563/indicators", cm, indicatorBody("agenda", fmt.Sprintf("ตัวชี้วัด %d", i), 1, 1, 2, 3), nil
 		})
 		revised := answers[racers].status == 201
-		if !revised && !(answers[racers].status == 400 && strings.Contains(answers[racers].body, "cannot be removed")) {
+		if !revised && !(answers[racers].status == 409 && strings.Contains(answers[racers].body, "cannot be removed")) {
 			t.Fatalf("revision: %d %s", answers[racers].status, answers[racers].body)
 		}
 		seq := h.lastSeq()

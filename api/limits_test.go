@@ -38,7 +38,10 @@ func TestRequestLimits(t *testing.T) {
 		h.must(201, "POST", path, cm, indicatorBody("agenda", fmt.Sprintf("ตัวชี้วัดที่ %d", i), 1, 1, 2, 3))
 	}
 	before := h.lastSeq()
-	problemOf(t, h.do("POST", path, cm, indicatorBody("agenda", "ตัวชี้วัดที่ 51", 1, 1, 2, 3)), 400, "indicators")
+	p = problemOf(t, h.do("POST", path, cm, indicatorBody("agenda", "ตัวชี้วัดที่ 51", 1, 1, 2, 3)), 409, "")
+	if !strings.Contains(p["detail"].(string), "at most 50 live indicators") || p["type"] != "https://kpiledger.opdc.go.th/problems/conflict" {
+		t.Errorf("the 51st indicator: %v, want a conflict naming the limit of 50", p)
+	}
 	if h.lastSeq() != before {
 		t.Fatal("the 51st indicator was appended")
 	}

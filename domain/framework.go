@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"regexp"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -347,22 +348,32 @@ func ReviseFramework(h *FrameworkHistory, f Framework, reason string, inUse map[
 	if err := f.Validate(); err != nil {
 		return FrameworkRevised{}, err
 	}
+	// What the year's indicators already use is the ledger's state, not
+	// the request's shape: refused as a conflict (409), as the other
+	// limits that concurrent writes race for are.
 	old := h.Latest().Framework
 	used := 0
-	for code, n := range inUse {
+	var conflicts []string
+	codes := make([]string, 0, len(inUse))
+	for code := range inUse {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		n := inUse[code]
 		if n == 0 {
 			continue
 		}
 		used += n
 		if _, ok := f.Component(code); !ok {
-			p.add("components", "component %q has %d indicators this year and cannot be removed", code, n)
+			conflicts = append(conflicts, fmt.Sprintf("components: component %q has %d indicators this year and cannot be removed", code, n))
 		}
 	}
 	if used > 0 && len(f.Scheme.Levels) != len(old.Scheme.Levels) {
-		p.add("scheme.levels", "indicators already carry %d targets; the number of levels cannot change", len(old.Scheme.Levels))
+		conflicts = append(conflicts, fmt.Sprintf("scheme.levels: indicators already carry %d targets; the number of levels cannot change", len(old.Scheme.Levels)))
 	}
-	if err := p.err(); err != nil {
-		return FrameworkRevised{}, err
+	if len(conflicts) > 0 {
+		return FrameworkRevised{}, conflictf("%s", strings.Join(conflicts, "; "))
 	}
 	return FrameworkRevised{Framework: f, Reason: reason}, nil
 }

@@ -103,10 +103,19 @@ func (s *IndicatorSpec) validate(p *problems, unit string, fy int, ctx Indicator
 			p.add("series_id", "the series runs FY%d–FY%d, not FY%d", ctx.Series.StartYear, ctx.Series.EndYear, fy)
 		case ctx.Series.Direction != s.Direction:
 			p.add("direction", "must match the series' direction %q", ctx.Series.Direction)
-		case ctx.SeriesTaken:
-			p.add("series_id", "another indicator of FY%d already belongs to this series", fy)
 		}
 	}
+}
+
+// seriesConflict refuses a well-formed spec whose series already has an
+// indicator that year: a limit of the ledger's state, not of the request,
+// so a 409 (ErrConflict) where two racing proposals meet it, the way the
+// component's maximum is.
+func (s IndicatorSpec) seriesConflict(fy int, ctx IndicatorContext) error {
+	if s.SeriesID != "" && ctx.SeriesTaken {
+		return conflictf("series %s: another indicator of FY%d already belongs to this series", s.SeriesID, fy)
+	}
+	return nil
 }
 
 // IndicatorProposed is the event of a new indicator.
@@ -164,10 +173,13 @@ func ProposeIndicator(id, unit string, fy int, spec IndicatorSpec, ctx Indicator
 		p.add("fiscal_year", "must be a Buddhist Era year between %d and %d", MinFiscalYear, MaxFiscalYear)
 	}
 	spec.validate(&p, unit, fy, ctx)
-	if ctx.LiveInUnitYear >= MaxIndicatorsPerUnitYear {
-		p.add("indicators", "a unit-year may have at most %d live indicators", MaxIndicatorsPerUnitYear)
-	}
 	if err := p.err(); err != nil {
+		return IndicatorProposed{}, err
+	}
+	if ctx.LiveInUnitYear >= MaxIndicatorsPerUnitYear {
+		return IndicatorProposed{}, conflictf("indicators: %s FY%d already has %d live indicators; a unit-year may have at most %d live indicators", unit, fy, ctx.LiveInUnitYear, MaxIndicatorsPerUnitYear)
+	}
+	if err := spec.seriesConflict(fy, ctx); err != nil {
 		return IndicatorProposed{}, err
 	}
 	return IndicatorProposed{ID: id, Unit: unit, FiscalYear: fy, Spec: spec}, nil
@@ -250,6 +262,9 @@ func (i *Indicator) Revise(spec IndicatorSpec, reason string, ctx IndicatorConte
 	checkText(&p, "reason", reason, MaxReasonLen, true)
 	spec.validate(&p, i.Unit, i.FiscalYear, ctx)
 	if err := p.err(); err != nil {
+		return IndicatorRevised{}, err
+	}
+	if err := spec.seriesConflict(i.FiscalYear, ctx); err != nil {
 		return IndicatorRevised{}, err
 	}
 	return IndicatorRevised{Spec: spec, Reason: reason}, nil

@@ -161,12 +161,26 @@ func TestIndicatorValidation(t *testing.T) {
 	}{
 		"another unit's series": {IndicatorContext{Framework: fw, Series: s}, "TH-57", 2564, "series_id"},
 		"outside the series":    {IndicatorContext{Framework: fw, Series: s}, "TH-50", 2566, "series_id"},
-		"year already taken":    {IndicatorContext{Framework: fw, Series: s, SeriesTaken: true}, "TH-50", 2564, "series_id"},
 		"no framework":          {IndicatorContext{}, "TH-50", 2564, "component"},
 	} {
 		if _, err := ProposeIndicator("i", c.unit, c.fy, joined, c.ctx); fieldOf(err) != c.field {
 			t.Errorf("%s: %v, want field %s", name, err, c.field)
 		}
+	}
+	// The ledger's state, not the request, refuses these: conflicts (409).
+	taken := IndicatorContext{Framework: fw, Series: s, SeriesTaken: true}
+	if _, err := ProposeIndicator("i", "TH-50", 2564, joined, taken); !isConflict(err) || !strings.Contains(err.Error(), "already belongs to this series") {
+		t.Errorf("a series taken that year: %v, want a conflict", err)
+	}
+	full := IndicatorContext{Framework: fw, LiveInUnitYear: MaxIndicatorsPerUnitYear}
+	if _, err := ProposeIndicator("i", "TH-50", 2564, specFor("performance"), full); !isConflict(err) || !strings.Contains(err.Error(), "at most 50 live indicators") {
+		t.Errorf("a full unit-year: %v, want a conflict", err)
+	}
+	// A malformed request into a full unit-year is still told what is wrong with it.
+	bad := specFor("performance")
+	bad.Targets = nums("30", "20", "10")
+	if _, err := ProposeIndicator("i", "TH-50", 2564, bad, full); fieldOf(err) != "targets" {
+		t.Errorf("a malformed proposal into a full unit-year: %v, want field targets", err)
 	}
 }
 
@@ -184,7 +198,7 @@ func TestFrameworkRevisionRules(t *testing.T) {
 	dropped := fw
 	dropped.Components = []Component{fw.Components[0]}
 	dropped.Components[0].Weight = "100"
-	if _, err := ReviseFramework(h, dropped, "รวมองค์ประกอบ", map[string]int{"potential": 3}); fieldOf(err) != "components" {
+	if _, err := ReviseFramework(h, dropped, "รวมองค์ประกอบ", map[string]int{"potential": 3}); !isConflict(err) || !strings.Contains(err.Error(), `"potential" has 3 indicators`) {
 		t.Fatalf("dropping a component in use: %v", err)
 	}
 	rev, err := ReviseFramework(h, dropped, "รวมองค์ประกอบ", nil)
@@ -197,7 +211,7 @@ func TestFrameworkRevisionRules(t *testing.T) {
 	}
 	five := fw
 	five.Scheme = fiveLevel()
-	if _, err := ReviseFramework(h, five, "ห้าระดับ", map[string]int{"performance": 1}); fieldOf(err) != "scheme.levels" {
+	if _, err := ReviseFramework(h, five, "ห้าระดับ", map[string]int{"performance": 1}); !isConflict(err) || !strings.Contains(err.Error(), "scheme.levels") {
 		t.Fatalf("changing the number of levels under indicators: %v", err)
 	}
 }
