@@ -72,6 +72,15 @@ type bundleGroup struct {
 	Proof  []tlog.Hash `json:"proof"`
 }
 
+// bundleAbsent proves a group of the bundle's scope has no record in the
+// checkpoint's group tree, so no events up to the checkpoint (a unit-year
+// that had none yet).
+type bundleAbsent struct {
+	Kind       string           `json:"kind"` // "absent"
+	Group      string           `json:"group"`
+	Neighbours []GroupNeighbour `json:"neighbours"`
+}
+
 type bundleTrailer struct {
 	Kind string `json:"kind"` // "trailer"
 	Note string `json:"note"` // the signed BundleStatement
@@ -86,6 +95,9 @@ type bundleLine struct {
 	Record string      `json:"record"`
 	Index  int64       `json:"index"`
 	Note   string      `json:"note"`
+	// Group and Neighbours are an "absent" line's.
+	Group      string           `json:"group"`
+	Neighbours []GroupNeighbour `json:"neighbours"`
 }
 
 // statement is what a bundle's trailer signs.
@@ -224,6 +236,7 @@ type BundleWriter struct {
 	tree    Tree
 	whole   bool
 	filters []string
+	scope   Scope
 	cut     BundleCut
 }
 
@@ -231,7 +244,7 @@ type BundleWriter struct {
 // whole stream, whose trailer then also carries the Merkle root); write
 // only events up to the cut's checkpoint size.
 func NewBundleWriter(w io.Writer, key *SigningKey, stream string, scope Scope, filters []string, at time.Time, cut BundleCut) (*BundleWriter, error) {
-	b := &BundleWriter{w: bufio.NewWriterSize(w, 64<<10), key: key, whole: len(filters) == 0, filters: filters, cut: cut,
+	b := &BundleWriter{w: bufio.NewWriterSize(w, 64<<10), key: key, whole: len(filters) == 0, filters: filters, scope: scope, cut: cut,
 		stmt: statement{Stream: stream, Filters: filters, Heads: map[string]ChainState{}}}
 	h := BundleHeader{Kind: "header", Format: BundleFormat, Stream: stream, Scope: scope, Filters: filters,
 		ExportedAt: at.UTC(), VerifierKey: key.VerifierKey(), Checkpoint: cut.Note, Consistency: cut.Consistency,
@@ -301,6 +314,19 @@ func (b *BundleWriter) Close(upTo uint64) error {
 				return err
 			}
 		}
+		if s := b.scope; s.Unit != "" && s.FiscalYear != 0 {
+			g := UnitYearGroup(s.Unit, s.FiscalYear)
+			if _, _, _, err := b.cut.Groups.Prove(g); err != nil {
+				// No record: the unit-year had no events at the checkpoint.
+				n, err := b.cut.Groups.ProveAbsent(g)
+				if err != nil {
+					return err
+				}
+				if err := b.line(bundleAbsent{Kind: "absent", Group: g, Neighbours: n}); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	signed, err := b.key.Sign(b.stmt.text())
 	if err != nil {
@@ -344,6 +370,9 @@ type BundleReport struct {
 	// Groups is how many groups (unit-years, frameworks…) were shown
 	// complete against the checkpoint's group tree.
 	Groups int
+	// Absent are the groups of the scope shown to have no record in the
+	// checkpoint's group tree: no events up to it.
+	Absent []string
 	// Since is the size of the earlier trusted checkpoint the log was shown
 	// to have only grown from (0: none given).
 	Since uint64
@@ -375,6 +404,9 @@ func (r BundleReport) Summary() string {
 		proof = "the whole tree recomputed to checkpoint " + strconv.FormatUint(r.Checkpoint.Size, 10)
 	}
 	proof += fmt.Sprintf(", %d groups complete", r.Groups)
+	if len(r.Absent) > 0 {
+		proof += fmt.Sprintf(", no events of %s (proven absent from the group tree)", strings.Join(r.Absent, ", "))
+	}
 	if len(r.Cosigners) > 0 {
 		proof += ", cosigned by " + strings.Join(r.Cosigners, ", ")
 	}
@@ -459,6 +491,7 @@ func VerifyBundleWith(r io.Reader, o VerifyOptions) (BundleReport, error) {
 		stmt    *statement
 		groups  = map[string]GroupHead{}
 		proven  = map[string]GroupRecord{}
+		absent  = map[string]bool{}
 		trusted = o.Trusted
 	)
 	fail := func(problem, format string, args ...any) error {
@@ -509,7 +542,7 @@ func VerifyBundleWith(r io.Reader, o VerifyOptions) (BundleReport, error) {
 			if e.Sequence <= lastSeq {
 				return rep, failAt(e, "reordered", "sequence %d comes after sequence %d: events are out of stream order", e.Sequence, lastSeq)
 			}
-			if len(proven) > 0 {
+			if len(proven) > 0 || len(absent) > 0 {
 				return rep, failAt(e, "malformed", "an event after the group records")
 			}
 			subject, err := e.Subject()
@@ -563,6 +596,11 @@ func VerifyBundleWith(r io.Reader, o VerifyOptions) (BundleReport, error) {
 				return rep, fail("not-included", "the record of group %s is not in the checkpoint's group tree: %v", rec.Name, err)
 			}
 			proven[rec.Name] = rec
+		case l.Kind == "absent":
+			if err := CheckGroupAbsent(cp, l.Group, l.Neighbours); err != nil {
+				return rep, fail("not-included", "the bundle claims group %s has no events at the checkpoint, but %v", l.Group, err)
+			}
+			absent[l.Group] = true
 		case l.Kind == "trailer":
 			text, err := OpenNote(l.Note, trusted...)
 			if err != nil {
@@ -588,11 +626,11 @@ func VerifyBundleWith(r io.Reader, o VerifyOptions) (BundleReport, error) {
 	if err := checkStatement(stmt, hdr, chains.Heads(), firstOf, rep, digest, tree, lastSeq); err != nil {
 		return rep, err
 	}
-	if err := checkGroups(cp, hdr, rep.Whole, tree, groups, proven); err != nil {
+	if err := checkGroups(cp, hdr, rep.Whole, tree, groups, proven, absent); err != nil {
 		err.Line = lineNo
 		return rep, err
 	}
-	rep.Groups = len(groups)
+	rep.Groups, rep.Absent = len(groups), sortedKeys(absent)
 	rep.Aggregates, rep.UpTo = len(chains.Heads()), stmt.UpTo
 	return rep, nil
 }
@@ -678,7 +716,7 @@ func checkInclusion(cp Checkpoint, e *Envelope, proof []tlog.Hash) error {
 // whole-ledger bundle recomputes the tree and the group tree and compares
 // them with the checkpoint; a scoped bundle compares each group it holds
 // with the group's record proven in the checkpoint's group tree.
-func checkGroups(cp Checkpoint, hdr *BundleHeader, whole bool, tree Tree, groups map[string]GroupHead, proven map[string]GroupRecord) *BundleError {
+func checkGroups(cp Checkpoint, hdr *BundleHeader, whole bool, tree Tree, groups map[string]GroupHead, proven map[string]GroupRecord, absent map[string]bool) *BundleError {
 	bad := func(problem, format string, args ...any) *BundleError {
 		return &BundleError{Problem: problem, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -703,8 +741,19 @@ func checkGroups(cp Checkpoint, hdr *BundleHeader, whole bool, tree Tree, groups
 	}
 	if s := hdr.Scope; s.Unit != "" && s.FiscalYear != 0 {
 		g := UnitYearGroup(s.Unit, s.FiscalYear)
-		if _, ok := proven[g]; !ok {
+		if _, ok := proven[g]; !ok && !absent[g] {
 			return bad("incomplete", "the bundle carries no proven record of unit-year %s, so nothing shows it holds every event of it", g)
+		}
+	}
+	for _, name := range sortedKeys(absent) {
+		if !groupInScope(name, hdr.Filters) {
+			return bad("inserted", "the bundle proves group %s absent, which lies outside its scope", name)
+		}
+		if _, ok := proven[name]; ok {
+			return bad("malformed", "the bundle proves group %s both present and absent", name)
+		}
+		if n := groups[name].Count; n > 0 {
+			return bad("inserted", "group %s: the checkpoint's group tree has no record of it, yet the bundle holds %d of its events", name, n)
 		}
 	}
 	for _, name := range sortedKeys(proven) {

@@ -359,3 +359,79 @@ func TestMatchesAny(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyUnitYearProvenAbsent: a unit-year with no events yet has no
+// record in the checkpoint's group tree. Its bundle proves that from the
+// records on either side of where its name sorts (the tree is sorted by
+// name), so an auditor can check "nothing was recorded" as firmly as
+// "everything recorded is here"; a ledger that hides a unit-year's events
+// behind such a claim is caught, since no two adjacent records bracket a
+// name that is in the tree.
+func TestEmptyUnitYearProvenAbsent(t *testing.T) {
+	st, key := ledgerFixture(t) // groups: kpi.fw…, kpi.ledger, kpi.u.TH-50.2563, kpi.u.TH-57.2563
+	cut := checkpointNow(t, st, key)
+	for _, c := range []struct {
+		unit string
+		fy   int
+		want int // neighbours
+	}{
+		{"TH-51", 2563, 2}, // between TH-50 and TH-57
+		{"TH-99", 2563, 1}, // after the last group
+		{"TH-50", 2562, 2}, // between the ledger's group and TH-50 FY2563
+	} {
+		g := events.UnitYearGroup(c.unit, c.fy)
+		t.Run(g, func(t *testing.T) {
+			scope := events.Scope{Unit: c.unit, FiscalYear: c.fy}
+			b := exportAt(t, st, key, scope, []string{events.UnitYearFilter(c.unit, c.fy)}, cut)
+			rep, err := events.VerifyBundle(bytes.NewReader(b), []string{key.VerifierKey()})
+			if err != nil {
+				t.Fatalf("an empty unit-year's bundle: %v", err)
+			}
+			if rep.Events != 0 || len(rep.Absent) != 1 || rep.Absent[0] != g || !strings.Contains(rep.Summary(), "proven absent") {
+				t.Fatalf("report %+v, summary %q", rep, rep.Summary())
+			}
+			n, err := cut.Groups.ProveAbsent(g)
+			if err != nil || len(n) != c.want {
+				t.Fatalf("%d neighbours (%v), want %d", len(n), err, c.want)
+			}
+		})
+	}
+
+	// The operator hides TH-50 FY2563 behind a claim of absence, with any
+	// choice of real, proven records around it.
+	present := events.UnitYearGroup("TH-50", 2563)
+	if _, err := cut.Groups.ProveAbsent(present); err == nil {
+		t.Fatal("ProveAbsent of a group in the tree succeeded")
+	}
+	_, at, _, err := cut.Groups.Prove(present)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neighbour := func(i int64) events.GroupNeighbour {
+		r := cut.Groups.Records()[i]
+		_, idx, p, err := cut.Groups.Prove(r.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events.GroupNeighbour{Record: r.Text(), Index: idx, Proof: p}
+	}
+	for name, claim := range map[string][]events.GroupNeighbour{
+		"the records either side, not adjacent":  {neighbour(at - 1), neighbour(at + 1)},
+		"the record before and the group itself": {neighbour(at - 1), neighbour(at)},
+		"the record after alone":                 {neighbour(at + 1)},
+		"no record at all":                       nil,
+	} {
+		if err := events.CheckGroupAbsent(cut.Checkpoint, present, claim); err == nil {
+			t.Errorf("%s: a false absence was accepted", name)
+		}
+	}
+	// The same lie inside a bundle: the unit-year's events and record
+	// dropped, an absence line put in. The claim is checked against the
+	// checkpoint, so re-signing the trailer would not help.
+	b := exportAt(t, st, key, events.Scope{Unit: "TH-50", FiscalYear: 2563}, []string{events.UnitYearFilter("TH-50", 2563)}, cut)
+	ls := lines(b)
+	forged, _ := json.Marshal(map[string]any{"kind": "absent", "group": present,
+		"neighbours": []events.GroupNeighbour{neighbour(at - 1), neighbour(at + 1)}})
+	mod := []string{ls[0], string(forged), ls[len(ls)-1]}
+	verifyExpecting(t, join(mod), key.VerifierKey(), "not-included")
+}

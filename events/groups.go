@@ -177,6 +177,82 @@ func (t *GroupTree) Prove(name string) (GroupRecord, int64, tlog.RecordProof, er
 	return t.records[i], int64(i), p, err
 }
 
+// GroupNeighbour is a record of the group tree with its leaf index and
+// inclusion proof: what shows a group is absent.
+type GroupNeighbour struct {
+	Record string      `json:"record"`
+	Index  int64       `json:"index"`
+	Proof  []tlog.Hash `json:"proof"`
+}
+
+// ProveAbsent shows that a group has no record in the tree: the tree is
+// sorted by name, so the records at the two adjacent leaves its name would
+// fall between (only the first leaf when it sorts before every record,
+// only the last when after) leave no room for it. An empty tree needs no
+// record. It fails if the group is in the tree.
+func (t *GroupTree) ProveAbsent(name string) ([]GroupNeighbour, error) {
+	i, ok := slices.BinarySearchFunc(t.records, name, func(r GroupRecord, n string) int { return strings.Compare(r.Name, n) })
+	if ok {
+		return nil, fmt.Errorf("group %s is in the tree", name)
+	}
+	var out []GroupNeighbour
+	for _, at := range []int{i - 1, i} {
+		if at < 0 || at >= len(t.records) {
+			continue
+		}
+		p, err := tlog.ProveRecord(int64(len(t.records)), int64(at), t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, GroupNeighbour{Record: t.records[at].Text(), Index: int64(at), Proof: p})
+	}
+	return out, nil
+}
+
+// CheckGroupAbsent checks ProveAbsent's answer against a checkpoint's
+// group tree: each neighbour's record is in it, at adjacent leaves whose
+// names bracket the group's (or at the first or last leaf, beyond which
+// it would sort).
+func CheckGroupAbsent(c Checkpoint, name string, neighbours []GroupNeighbour) error {
+	if c.Groups == nil {
+		return errors.New("the checkpoint commits to no group tree")
+	}
+	recs := make([]GroupRecord, len(neighbours))
+	for k, n := range neighbours {
+		r, err := ParseGroupRecord(n.Record)
+		if err != nil {
+			return err
+		}
+		if err := CheckGroupRecord(c, r, n.Index, n.Proof); err != nil {
+			return fmt.Errorf("the record of group %s is not in the checkpoint's group tree: %w", r.Name, err)
+		}
+		recs[k] = r
+	}
+	last := int64(c.GroupCount) - 1
+	switch len(recs) {
+	case 0:
+		if c.GroupCount == 0 {
+			return nil
+		}
+		return fmt.Errorf("the checkpoint's group tree holds %d groups and no neighbour of %s is shown", c.GroupCount, name)
+	case 1:
+		n, r := neighbours[0], recs[0]
+		if (n.Index == 0 && name < r.Name) || (n.Index == last && r.Name < name) {
+			return nil
+		}
+		return fmt.Errorf("group %s at leaf %d of %d does not show that %s sorts outside the tree", r.Name, n.Index, c.GroupCount, name)
+	case 2:
+		if neighbours[1].Index != neighbours[0].Index+1 {
+			return fmt.Errorf("the neighbours of %s are at leaves %d and %d, not adjacent ones", name, neighbours[0].Index, neighbours[1].Index)
+		}
+		if !(recs[0].Name < name && name < recs[1].Name) {
+			return fmt.Errorf("groups %s and %s do not bracket %s", recs[0].Name, recs[1].Name, name)
+		}
+		return nil
+	}
+	return fmt.Errorf("%d neighbours shown for %s, at most 2 make sense", len(recs), name)
+}
+
 // CheckGroupRecord checks a record's inclusion proof against a checkpoint's
 // group tree.
 func CheckGroupRecord(c Checkpoint, r GroupRecord, index int64, proof tlog.RecordProof) error {

@@ -53,6 +53,20 @@ func TestExportThenVerifyOffline(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "intact: 1 events of 1 aggregates (the whole ledger) up to sequence 1, the whole tree recomputed to checkpoint 1") {
 		t.Fatalf("verify said %q", out.String())
 	}
+	// A unit-year with no events yet: its bundle proves the absence from
+	// the checkpoint's group tree, and verifies.
+	empty := filepath.Join(t.TempDir(), "th50-2563.jsonl")
+	out.Reset()
+	if err := run(context.Background(), []string{"export", "--url", base, "--data-dir", dataDir, "--unit", "TH-50", "--fiscal-year", "2563", "--out", empty}, env, &out, &errb); err != nil {
+		t.Fatalf("export of an empty unit-year: %v\n%s", err, errb.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"verify", "--file", empty, "--trust", key}, env, &out, &errb); err != nil {
+		t.Fatalf("verify of an empty unit-year: %v\n%s", err, out.String())
+	}
+	if !strings.HasPrefix(out.String(), "intact: 0 events") || !strings.Contains(out.String(), "no events of kpi.u.TH-50.2563 (proven absent from the group tree)") {
+		t.Fatalf("verify of an empty unit-year said %q", out.String())
+	}
 	b, _ := os.ReadFile(bundle)
 	tampered := filepath.Join(t.TempDir(), "tampered.jsonl")
 	_ = os.WriteFile(tampered, []byte(strings.Replace(string(b), "การประเมินประสิทธิผล", "การประเมินผล", 1)), 0o644)
