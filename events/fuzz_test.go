@@ -92,6 +92,12 @@ func FuzzParseProofs(f *testing.F) {
 		if r, err := events.ParseGroupRecord(text); err == nil && r.Text() != text {
 			t.Fatalf("group record %q formatted as %q", text, r.Text())
 		}
+		// An absence claim built from the text never panics its checker.
+		if c, err := events.ParseCheckpoint("kpiledger/KPILEDGER\n7\nhnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\nkpiledger-groups 3 hnVOcauQ8wXE+qfu5XtBuJ5J683wOnRchV7mEeRZcjc=\n"); err == nil {
+			n := events.GroupNeighbour{Record: text, Index: int64(len(text) % 4), Proof: nil}
+			_ = events.CheckGroupAbsent(c, text, []events.GroupNeighbour{n})
+			_ = events.CheckGroupAbsent(c, text, []events.GroupNeighbour{n, n})
+		}
 		_, _ = events.Cosigners(text, []string{"oag.go.th/witness+a2e9a0bd+BLJd0sQT2ctI5kA6G3qv9dwkdKZMBfVnyAG7QFpcpEuh"})
 		_ = events.ConsistencyProof{From: 1, To: 2}.Check()
 	})
