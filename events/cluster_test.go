@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/opdc/kpiledger/domain"
 	"github.com/opdc/kpiledger/events"
@@ -267,5 +270,74 @@ func TestSubscribeCatchesUpWithoutConsumer(t *testing.T) {
 	}
 	if e.Sequence != total+1 || e.AggregateID != "ind-live" || pending != 0 {
 		t.Fatalf("live event: sequence %d id %s pending %d", e.Sequence, e.AggregateID, pending)
+	}
+}
+
+// TestClusterGetRightAfterAppend: an event read by its sequence right
+// after the leader acknowledged it, through a connection to a follower.
+// A direct get is answered by the nearest current replica, and a follower
+// that has not applied the event yet said "message not found" for an
+// event the log holds; the API answered a retried request 503 that way
+// (its duplicate's event, just stored through another node). Get asks the
+// stream's leader before saying an event is not there.
+func TestClusterGetRightAfterAppend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: skipped in -short")
+	}
+	c := eventstest.StartCluster(t, 3)
+	_, js := eventstest.Connect(t, c.Servers...)
+	st := eventstest.OpenStore(t, js)
+	ctx := context.Background()
+	var stores []*events.Store
+	for _, s := range c.Servers {
+		if !s.JetStreamIsStreamLeader("$G", st.Name()) {
+			_, fjs := eventstest.Connect(t, s)
+			stores = append(stores, eventstest.OpenStore(t, fjs))
+		}
+	}
+	// Eight writers at once keep the followers busy, so that one of them
+	// often trails the leader's acknowledgement.
+	const writers, each = 8, 60
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				k := g*each + i
+				agg := indicator("TH-10", 2566, fmt.Sprintf("get-%04d", k))
+				env, err := events.NewEnvelope(proposal(agg.ID), *agg)
+				if err != nil {
+					errs <- err
+					return
+				}
+				env.Actor, env.CommandID = actorOf(k), fmt.Sprintf("get-%04d", k)
+				res, err := stores[k%len(stores)].Append(ctx, env, 0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				// Read through the other follower, which may not hold it yet.
+				got, err := stores[(k+1)%len(stores)].Get(ctx, res.Sequence)
+				if err != nil {
+					errs <- fmt.Errorf("sequence %d read right after its append: %w", res.Sequence, err)
+					return
+				}
+				if got.CommandID != env.CommandID {
+					errs <- fmt.Errorf("sequence %d holds %s, want %s", res.Sequence, got.CommandID, env.CommandID)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// And what the log does not hold is still "not found".
+	if _, err := stores[0].Get(ctx, 1<<40); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("a sequence beyond the log: %v, want ErrMsgNotFound", err)
 	}
 }

@@ -383,10 +383,68 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 // Get reads the event at a stream sequence.
 func (s *Store) Get(ctx context.Context, seq uint64) (*Envelope, error) {
 	m, err := s.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, nats.ErrNoResponders) {
+		// A direct get is answered by whichever current replica is
+		// nearest, and a follower that has not applied the latest events
+		// says "not found" for a sequence the leader has just
+		// acknowledged (a duplicate's, answered to a retry on another
+		// node); right after a stream is created or its nodes restart, no
+		// replica may be answering direct gets yet. The stream's leader is
+		// the authority on what the log holds: ask it before saying the
+		// event is not there.
+		data, lerr := s.leaderGet(ctx, seq)
+		if lerr != nil {
+			return nil, classifyRead(lerr)
+		}
+		return DecodeMessage(data, seq)
+	}
 	if err != nil {
 		return nil, classifyRead(err)
 	}
 	return DecodeMessage(m.Data, m.Sequence)
+}
+
+// leaderGet reads the event at seq through the stream's leader
+// (STREAM.MSG.GET, not a direct get). jetstream.ErrMsgNotFound when the
+// log does not hold it.
+func (s *Store) leaderGet(ctx context.Context, seq uint64) ([]byte, error) {
+	req, err := json.Marshal(struct {
+		Seq uint64 `json:"seq"`
+	}{seq})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
+	msg, err := s.js.Conn().RequestWithContext(ctx, s.apiPrefix()+"STREAM.MSG.GET."+s.name, req)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Message *struct {
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, fmt.Errorf("the stream leader's answer for sequence %d: %w", seq, err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == int(jetstream.JSErrCodeMessageNotFound):
+		return nil, jetstream.ErrMsgNotFound
+	case resp.Error != nil:
+		return nil, &jetstream.APIError{Code: resp.Error.Code, ErrorCode: jetstream.ErrorCode(resp.Error.ErrCode), Description: resp.Error.Description}
+	case resp.Message == nil:
+		return nil, fmt.Errorf("the stream leader sent no message for sequence %d", seq)
+	}
+	return resp.Message.Data, nil
 }
 
 // LastOf returns the last event of an aggregate's subject, or nil when the
