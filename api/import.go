@@ -403,6 +403,7 @@ func (s *Server) importFile(c echo.Context, template string) error {
 			s.runRow(c, cmd, correlation, true)
 		}
 	}
+	s.fileRules(template, unit, fy, cmds)
 	refused := slices.ContainsFunc(cmds, func(cmd *rowCommand) bool { return cmd.outcome.Outcome == outcomeRefused })
 	if refused || dryRun {
 		for _, cmd := range cmds {
@@ -453,6 +454,77 @@ func (s *Server) importFile(c echo.Context, template string) error {
 		return nil
 	}
 	return c.JSON(http.StatusOK, rep)
+}
+
+// fileRules refuses rows that each pass on their own but not together.
+// Every row is decided against the ledger as it stands, and a real import
+// then runs the rows in order, so without this a file of 60 new
+// indicators passed its dry run and stopped at the 51st with 50 appended.
+// What rows of one file can break together: the unit-year's 50 live
+// indicators, a series taken by two rows for the year, one indicator
+// revised by two rows (the second would meet a stale version), and one
+// round of an indicator reported by two rows. The later row is refused as
+// a conflict naming the earlier one.
+func (s *Server) fileRules(template string, unit domain.Unit, fy int, cmds []*rowCommand) {
+	refuse := func(cmd *rowCommand, format string, args ...any) {
+		cmd.fail(fmt.Errorf("%w: %s", domain.ErrConflict, fmt.Sprintf(format, args...)))
+	}
+	switch template {
+	case templateIndicators:
+		live := 0
+		s.model.Read(func(st *projections.State) {
+			for _, ind := range st.UnitIndicators(unit.Code, fy) {
+				if ind.Status.Live() {
+					live++
+				}
+			}
+		})
+		series, revised := map[string]int{}, map[string]int{}
+		for _, cmd := range cmds {
+			if cmd.outcome.Outcome != outcomeWouldAppend {
+				continue
+			}
+			var spec struct {
+				SeriesID string `json:"series_id"`
+			}
+			_ = json.Unmarshal(cmd.body, &spec)
+			switch {
+			case cmd.name == "revise_indicator" && revised[cmd.indicator] != 0:
+				refuse(cmd, "row %d of this file already revises indicator %s; put both changes in one row", revised[cmd.indicator], cmd.indicator)
+			case spec.SeriesID != "" && series[spec.SeriesID] != 0:
+				refuse(cmd, "series_id: row %d of this file already puts an indicator of FY%d in series %s, where one may", series[spec.SeriesID], fy, spec.SeriesID)
+			case cmd.name == "propose_indicator" && live >= domain.MaxIndicatorsPerUnitYear:
+				refuse(cmd, "indicators: with the rows above it, %s FY%d would hold more than %d live indicators; a unit-year may have at most %d live indicators",
+					unit.Code, fy, domain.MaxIndicatorsPerUnitYear, domain.MaxIndicatorsPerUnitYear)
+			default:
+				if cmd.name == "propose_indicator" {
+					live++
+				} else {
+					revised[cmd.indicator] = cmd.row
+				}
+				if spec.SeriesID != "" {
+					series[spec.SeriesID] = cmd.row
+				}
+			}
+		}
+	case templateResults:
+		type indicatorRound struct {
+			id    string
+			round int
+		}
+		reported := map[indicatorRound]int{}
+		for _, cmd := range cmds {
+			if cmd.outcome.Outcome != outcomeWouldAppend {
+				continue
+			}
+			k := indicatorRound{cmd.indicator, cmd.round}
+			if row := reported[k]; row != 0 {
+				refuse(cmd, "row %d of this file already reports round %d of indicator %s", row, cmd.round, cmd.indicator)
+				continue
+			}
+			reported[k] = cmd.row
+		}
+	}
 }
 
 // add records a row's outcome in the report.

@@ -597,3 +597,88 @@ func TestImportBadFiles(t *testing.T) {
 		t.Fatal("a refused import appended")
 	}
 }
+
+// TestImportRowsDecidedTogether: rows that each pass on their own but not
+// together are refused by the dry run, and a real import of such a file
+// appends nothing: more new indicators than the unit-year's 50, two rows
+// taking one series, two rows revising one indicator, two rows reporting
+// one round. Before, each row was decided alone: a file of 50 proposals
+// into a unit-year of 2 passed its dry run, and its import stopped at the
+// 49th proposal with 48 appended.
+func TestImportRowsDecidedTogether(t *testing.T) {
+	h := newHarness(t)
+	a, b := provinceYear(t, h) // two live indicators of TH-50 FY2563
+	cm := h.officer("TH-50")
+	base := "/v1/units/TH-50/years/2563"
+	refusedRows := func(rep map[string]any) map[int]string {
+		out := map[int]string{}
+		for _, r := range rep["rows"].([]any) {
+			m := r.(map[string]any)
+			if m["outcome"] == "refused" {
+				p, _ := m["problem"].(map[string]any)
+				detail, _ := p["detail"].(string)
+				out[int(m["row"].(float64))] = fmt.Sprintf("%v %s", p["status"], detail)
+			}
+		}
+		return out
+	}
+	// csvRows: a header row, then data rows numbered from 2.
+	csvOf := func(header string, rows []string) string {
+		return "\ufeff" + header + "\r\n" + strings.Join(rows, "\r\n") + "\r\n"
+	}
+	const indHeader = "id,version,component,title_th,measure,direction,weight,series_id,target_1,target_2,target_3,reason"
+
+	// 50 new indicators: the 49th and 50th (rows 50 and 51) would make 51 and 52.
+	var rows []string
+	for i := 1; i <= 50; i++ {
+		rows = append(rows, fmt.Sprintf(",,agenda,ตัวชี้วัดนำเข้า %d,ร้อยละ,up,1,,1,2,3,", i))
+	}
+	file := csvOf(indHeader, rows)
+	before := h.lastSeq()
+	rep := h.must(200, "POST", base+"/indicators/import?dry_run=true", cm, file, "Content-Type", "text/csv")
+	got := refusedRows(rep)
+	if len(got) != 2 || !strings.HasPrefix(got[50], "409 ") || !strings.HasPrefix(got[51], "409 ") ||
+		!strings.Contains(got[50], "at most 50 live indicators") || summary(t, rep, "would_append") != 48 {
+		t.Fatalf("dry run of 50 proposals into a unit-year of 2: refused %v, report %v", got, rep["summary"])
+	}
+	r := upload(h, base+"/indicators/import", cm, []byte(file), "text/csv")
+	if r.Status != 422 || h.lastSeq() != before {
+		t.Fatalf("import of 50 proposals into a unit-year of 2: %d, %d events appended", r.Status, h.lastSeq()-before)
+	}
+
+	// One series, two rows; one indicator, two rows.
+	series := h.must(201, "POST", "/v1/units/TH-50/series", cm, map[string]any{"title_th": "รายได้จากการท่องเที่ยว", "measure": "ร้อยละ",
+		"direction": "up", "baseline": 30, "start_year": 2563, "end_year": 2565, "targets": map[string]any{"2563": 40, "2564": 45, "2565": 50}})["id"].(string)
+	c := h.must(201, "POST", base+"/indicators", cm, indicatorBody("agenda", "ตัวชี้วัดที่จะปรับ", 1, 1, 2, 3))["id"].(string)
+	file = csvOf(indHeader, []string{
+		",,agenda,รายได้ ก,ร้อยละ,up,1," + series + ",35,40,45,",
+		",,agenda,รายได้ ข,ร้อยละ,up,1," + series + ",35,40,45,",
+		c + ",1,agenda,ตัวชี้วัดที่จะปรับ,ร้อยละ,up,1,,2,3,4,ปรับเป้า",
+		c + ",1,agenda,ตัวชี้วัดที่จะปรับ,ร้อยละ,up,1,,5,6,7,ปรับอีก",
+	})
+	before = h.lastSeq()
+	rep = h.must(200, "POST", base+"/indicators/import?dry_run=true", cm, file, "Content-Type", "text/csv")
+	got = refusedRows(rep)
+	if len(got) != 2 || !strings.Contains(got[3], "row 2 of this file already puts an indicator of FY2563 in series") ||
+		!strings.Contains(got[5], "row 4 of this file already revises indicator "+c) {
+		t.Fatalf("dry run of rows sharing a series and an indicator: refused %v", got)
+	}
+	if r := upload(h, base+"/indicators/import", cm, []byte(file), "text/csv"); r.Status != 422 || h.lastSeq() != before {
+		t.Fatalf("import of rows sharing a series and an indicator: %d, %d events appended", r.Status, h.lastSeq()-before)
+	}
+
+	// One round of one indicator, two rows; other rounds and indicators are independent.
+	file = csvOf("indicator_id,round,actual", []string{a + ",6,41", b + ",6,71", a + ",9,42", a + ",6,43"})
+	rep = h.must(200, "POST", base+"/results/import?dry_run=true", cm, file, "Content-Type", "text/csv")
+	got = refusedRows(rep)
+	if len(got) != 1 || !strings.Contains(got[5], "row 2 of this file already reports round 6 of indicator "+a) || summary(t, rep, "would_append") != 3 {
+		t.Fatalf("dry run of two reports of one round: refused %v, report %v", got, rep["summary"])
+	}
+
+	// Rows that fit together still import: 48 new indicators fill the unit-year to 50.
+	before = h.lastSeq()
+	rep = h.must(200, "POST", base+"/indicators/import", cm, csvOf(indHeader, rows[:47]), "Content-Type", "text/csv")
+	if summary(t, rep, "appended") != 47 || h.lastSeq() != before+47 {
+		t.Fatalf("47 proposals into a unit-year of 3: %v", rep["summary"])
+	}
+}
