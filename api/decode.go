@@ -320,7 +320,7 @@ func checkText(v reflect.Value, path string, free bool) error {
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			if err := checkText(v.Index(i), fmt.Sprintf("%s[%d]", path, i), free); err != nil {
+			if err := checkText(v.Index(i), path+"["+strconv.Itoa(i)+"]", free); err != nil {
 				return err
 			}
 		}
@@ -366,23 +366,28 @@ func join(path, name string) string {
 
 // textProblem says what is wrong with a text value, or "" when nothing is.
 func textProblem(s string, free bool) string {
-	for i, r := range []rune(s) {
-		at := fmt.Sprintf(" (U+%04X at character %d)", r, i+1)
+	// Said only when something is wrong: this runs over every string of
+	// every request, and formatting the position for each character was a
+	// tenth of a write's CPU.
+	at := func(r rune, n int) string { return fmt.Sprintf(" (U+%04X at character %d)", r, n) }
+	n := 0
+	for _, r := range s { // as []rune(s): an invalid byte is U+FFFD
+		n++
 		switch {
 		case r == '\n' || r == '\r' || r == '\t':
 			if !free {
-				return "contains a line break or tab" + at + "; these are allowed only in free text (comment, obstacles, rationale, reason, summary)"
+				return "contains a line break or tab" + at(r, n) + "; these are allowed only in free text (comment, obstacles, rationale, reason, summary)"
 			}
 		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
-			return "contains a control character" + at
+			return "contains a control character" + at(r, n)
 		case isBidiControl(r):
-			return "contains a bidirectional formatting character" + at + ", which can make text display differently from what it says"
+			return "contains a bidirectional formatting character" + at(r, n) + ", which can make text display differently from what it says"
 		case isInvisible(r) || r == 0x2028 || r == 0x2029:
 			if !free {
-				return "contains an invisible character" + at + "; titles, codes, measures, names and labels may not"
+				return "contains an invisible character" + at(r, n) + "; titles, codes, measures, names and labels may not"
 			}
 		case r == 0xFFFE || r == 0xFFFF:
-			return "contains a noncharacter" + at
+			return "contains a noncharacter" + at(r, n)
 		}
 	}
 	return ""

@@ -546,7 +546,21 @@ func tokenIssuerOf(raw string) string {
 // bearer verifies a bearer token of either kind. It is the authenticate
 // middleware's one call, and the dashboard's for a pasted token.
 func (s *Server) bearer(ctx context.Context, raw string) (Principal, error) {
-	return verifyBearer(ctx, raw, s.key, s.tokenMaxTTL, s.oidc, !s.noLocalTokens, s.now())
+	now := s.now()
+	if s.noLocalTokens {
+		return verifyBearer(ctx, raw, s.key, s.tokenMaxTTL, s.oidc, false, now)
+	}
+	if p, ok := s.tokens.get(raw, now); ok {
+		return p, nil
+	}
+	if iss := tokenIssuerOf(raw); iss == tokenIssuer || s.oidc == nil {
+		p, v, err := parseLocalToken(s.key, raw, s.tokenMaxTTL, now)
+		if err == nil {
+			s.tokens.put(raw, p, v)
+		}
+		return p, err
+	}
+	return verifyBearer(ctx, raw, s.key, s.tokenMaxTTL, s.oidc, true, now)
 }
 
 // verifyBearer checks a bearer token: a local token (issuer kpiledger,

@@ -81,6 +81,7 @@ type Server struct {
 	tiles     tilesRef
 	e         *echo.Echo
 	routes    []route
+	tokens    tokenCache // local tokens already verified
 	views     *viewCache // encoded view answers (viewcache.go)
 	// bodyTimeout and minBodyRate: see Config.
 	bodyTimeout time.Duration

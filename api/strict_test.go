@@ -90,7 +90,11 @@ func TestTextRules(t *testing.T) {
 			t.Errorf("%s in a title: %d %s", name, r.Status, r.Body)
 		}
 	}
-	problemOf(t, h.do("POST", th50Indicators, cm, `{"component":"function","title_th":"ก","measure":"ร้อย\u202eละ","direction":"up","weight":1,"targets":[1,2,3]}`), 400, "measure")
+	p := problemOf(t, h.do("POST", th50Indicators, cm, `{"component":"function","title_th":"ก","measure":"ร้อย\u202eละ","direction":"up","weight":1,"targets":[1,2,3]}`), 400, "measure")
+	// The problem names the character and where it is, counted in characters (ร้อย is four).
+	if b, _ := json.Marshal(p); !strings.Contains(string(b), "(U+202E at character 5)") {
+		t.Errorf("the problem does not name U+202E at character 5: %v", p)
+	}
 	problemOf(t, h.do("POST", th50Indicators, cm, `{"component":"func\ttion","title_th":"ก","measure":"ร้อยละ","direction":"up","weight":1,"targets":[1,2,3]}`), 400, "component")
 	problemOf(t, h.do("POST", th50Indicators, cm, `{"component":"function","title_th":"ก","measure":"ร้อยละ","direction":"up","weight":1,"targets":[1,2,3],"rationale":"ก\u202eข"}`), 400, "rationale")
 	reg := `{"code":"dep\u200bt","kind":"department","name_th":"กรม","name_en":"Dept"}`

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,3 +76,45 @@ func TestHostileTokens(t *testing.T) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestVerifiedTokenStillExpires: a server remembers the local tokens it
+// has verified (a second request with a token costs a lookup), and a
+// remembered token is still refused once it expires, and not accepted
+// before its not-before, as a token verified afresh would be.
+func TestVerifiedTokenStillExpires(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	set := func(at time.Time) { mu.Lock(); now = at; mu.Unlock() }
+	h := newHarnessWith(t, func(c *api.Config) { c.Now = clock })
+	start := clock()
+	tok, err := api.IssueToken(h.key, api.Principal{Subject: "auditor-1", Role: domain.RoleAuditor}, time.Hour, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		h.must(200, "GET", "/v1/units", tok, nil)
+	}
+	set(start.Add(time.Hour + time.Second))
+	if r := h.do("GET", "/v1/units", tok, nil); r.Status != 401 || !strings.Contains(string(r.Body), "expired") {
+		t.Fatalf("a remembered token past its expiry: %d %s", r.Status, r.Body)
+	}
+	// Not yet valid: refused, then accepted once its time comes, then
+	// refused again if the clock is set back before it.
+	set(start)
+	later := jwt.MapClaims{"sub": "auditor-2", "role": "auditor", "iss": "kpiledger", "iat": start.Unix(),
+		"nbf": start.Add(10 * time.Minute).Unix(), "exp": start.Add(time.Hour).Unix()}
+	nbf, err := jwt.NewWithClaims(jwt.SigningMethodHS256, later).SignedString(h.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("GET", "/v1/units", nbf, nil); r.Status != 401 {
+		t.Fatalf("a token before its not-before: %d %s", r.Status, r.Body)
+	}
+	set(start.Add(11 * time.Minute))
+	h.must(200, "GET", "/v1/units", nbf, nil)
+	set(start.Add(5 * time.Minute))
+	if r := h.do("GET", "/v1/units", nbf, nil); r.Status != 401 {
+		t.Fatalf("a remembered token with the clock set back before its not-before: %d %s", r.Status, r.Body)
+	}
+}
