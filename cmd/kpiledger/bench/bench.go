@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -129,7 +128,7 @@ func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&c.Out, "out", "", "write the figures as JSON to this file (default: a new file in the temp directory)")
 	fs.StringVar(&c.Dir, "dir", "", "put the embedded server's data here instead of a new temp directory")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the data directory afterwards")
-	fs.StringVar(&c.Only, "only", "", "run only these phases after loading, comma-separated (rebuild, asof, serve, append, proofs, http-write, views); proofs needs serve")
+	fs.StringVar(&c.Only, "only", "", "run only these phases after loading, comma-separated (rebuild, asof, serve, append, proofs, http-write, views, import), and the phases they need (serve needs rebuild; append, http-write, views and import need serve)")
 	fs.StringVar(&c.Pprof, "pprof", "", "write a CPU profile of each phase and a heap profile after the rebuild into this directory")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -284,24 +283,46 @@ func Run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 		return err
 	}
 	phases := []struct {
-		name string
-		run  func(context.Context) error
+		name  string
+		run   func(context.Context) error
+		needs string // the phase before it that sets up what it uses
 	}{
-		{"load", e.load},
-		{"rebuild", e.rebuild},
-		{"asof", e.asOf},
-		{"serve", e.serve},
-		{"append", e.appends},
-		{"proofs", e.proofs},
-		{"http-write", e.httpWrites},
-		{"views", e.views},
-		{"import", e.imports},
+		{"load", e.load, ""},
+		{"rebuild", e.rebuild, "load"}, // the read model
+		{"asof", e.asOf, "rebuild"},
+		{"serve", e.serve, "rebuild"}, // the API server and its runner
+		{"append", e.appends, "serve"},
+		{"proofs", e.proofs, "load"}, // its append half runs only after serve
+		{"http-write", e.httpWrites, "serve"},
+		{"views", e.views, "serve"},
+		{"import", e.imports, "serve"},
+	}
+	run := map[string]bool{"load": true}
+	if cfg.Only != "" {
+		for _, name := range strings.Split(cfg.Only, ",") {
+			name = strings.TrimSpace(name)
+			known := false
+			for _, p := range phases {
+				known = known || p.name == name
+			}
+			if !known {
+				return fmt.Errorf("--only: no phase %q (rebuild, asof, serve, append, proofs, http-write, views, import)", name)
+			}
+			run[name] = true
+		}
+		// What a chosen phase needs runs too, and says so.
+		for i := len(phases) - 1; i >= 0; i-- {
+			if p := phases[i]; run[p.name] && p.needs != "" && !run[p.needs] {
+				run[p.needs] = true
+				e.progress("--only %s: also running %s, which it needs", p.name, p.needs)
+			}
+		}
 	}
 	for _, p := range phases {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if cfg.Only != "" && p.name != "load" && !slices.Contains(strings.Split(cfg.Only, ","), p.name) {
+		if cfg.Only != "" && !run[p.name] {
 			continue
 		}
 		if err := e.profiled(p.name, func() error { return p.run(ctx) }); err != nil {
@@ -415,8 +436,12 @@ func (r *benchRunner) stop() error {
 	return <-r.done
 }
 
-// serve starts the live read model's runner and the HTTP API on loopback.
+// serve starts the live read model's runner and the HTTP API on loopback,
+// and picks the indicators every writing phase after it writes to.
 func (e *benchEnv) serve(ctx context.Context) error {
+	if e.targets = e.pickTargets(); len(e.targets) == 0 {
+		return fmt.Errorf("the history has no approved indicator to write to")
+	}
 	e.runner = &benchRunner{store: e.store, model: e.model}
 	e.runner.start()
 	signer, err := events.LoadSigningKey(e.dir, func(string) string { return "" })

@@ -68,3 +68,38 @@ func TestBenchHelpExplainsEveryFigure(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchOnlyRunsWhatAPhaseNeeds: --only http-write runs the rebuild and
+// the server it needs (it crashed on a nil read model before), reports
+// only its own figures, and an unknown phase is a clear error.
+func TestBenchOnlyRunsWhatAPhaseNeeds(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr strings.Builder
+	args := []string{"--quick", "--events", "5000", "--rounds", "1", "--duration", "100ms", "--only", "http-write", "--out", out}
+	if err := Run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatalf("bench --only http-write: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--only serve: also running rebuild, which it needs") ||
+		!strings.Contains(stderr.String(), "--only http-write: also running serve, which it needs") {
+		t.Errorf("bench did not say which phases it added:\n%s", stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, f := range rep.Figures {
+		keys[f.Key] = true
+	}
+	if !keys["http_write_8"] || keys["views_32"] || keys["import_results"] {
+		t.Errorf("figures of --only http-write: %v", keys)
+	}
+	err = Run(context.Background(), []string{"--quick", "--only", "http-writes"}, func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `no phase "http-writes"`) {
+		t.Errorf("an unknown phase: %v", err)
+	}
+}

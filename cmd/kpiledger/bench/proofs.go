@@ -74,9 +74,6 @@ func (e *benchEnv) proofs(ctx context.Context) error {
 // every 50 ms (serve does so every second) against the same appends
 // without it, alternating round by round.
 func (e *benchEnv) appendWithTiles(ctx context.Context, tiles *events.Tiles) error {
-	if e.targets == nil {
-		e.targets = e.pickTargets()
-	}
 	cmds := min(500, len(e.targets))
 	if e.cfg.Quick {
 		cmds = min(200, len(e.targets))

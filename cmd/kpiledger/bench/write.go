@@ -95,7 +95,6 @@ func (e *benchEnv) command(ctx context.Context, t *benchTarget) (uint64, error) 
 
 // appends measures the command path against raw checked publishes.
 func (e *benchEnv) appends(ctx context.Context) error {
-	e.targets = e.pickTargets()
 	if err := e.ensureRawStream(ctx); err != nil {
 		return err
 	}
