@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 )
@@ -34,5 +35,44 @@ func TestScoreCacheNeverStale(t *testing.T) {
 				t.Fatalf("after event %d, %s FY%d from the cache:\n%s\nafresh:\n%s", i+1, uy.Unit, uy.FiscalYear, got, want)
 			}
 		}
+	}
+}
+
+// TestUnitYearIndicatorsLastIsTheLogs: the sequence a guard on a
+// unit-year's indicators expects, kept by the fold as events come, is the
+// one JetStream itself gives for the guard's subject filter, for every
+// unit-year of a generated history (and stays so after a snapshot's
+// round trip through JSON).
+func TestUnitYearIndicatorsLastIsTheLogs(t *testing.T) {
+	l := generate(t, 11, 1500, 4)
+	store := storeFor(t, l.envs)
+	var loaded State
+	b, err := json.Marshal(l.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &loaded); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, k := range SortedKeys(l.st.UnitYears) {
+		uy := l.st.UnitYears[k]
+		if len(uy.Indicators) == 0 {
+			continue
+		}
+		last, err := store.LastOf(context.Background(), UnitYearIndicatorsFilter(uy.Unit, uy.FiscalYear))
+		if err != nil || last == nil {
+			t.Fatalf("%s FY%d: the log's last event on its indicators: %v %v", uy.Unit, uy.FiscalYear, last, err)
+		}
+		if got := l.st.UnitYearIndicatorsLast(uy.Unit, uy.FiscalYear); got != last.Sequence {
+			t.Errorf("%s FY%d: the fold says %d, the log %d", uy.Unit, uy.FiscalYear, got, last.Sequence)
+		}
+		if got := loaded.UnitYearIndicatorsLast(uy.Unit, uy.FiscalYear); got != last.Sequence {
+			t.Errorf("%s FY%d after JSON: %d, the log %d", uy.Unit, uy.FiscalYear, got, last.Sequence)
+		}
+		checked++
+	}
+	if checked < 4 {
+		t.Fatalf("only %d unit-years with indicators", checked)
 	}
 }

@@ -21,7 +21,8 @@ import (
 //
 // 2: commands are remembered only when they carried an Idempotency-Key.
 // 3: every event (checkpoints too) is a leaf of the tree; group heads.
-const SnapshotVersion = 3
+// 4: each unit-year keeps the last sequence of its indicators' events.
+const SnapshotVersion = 4
 
 // SnapshotBucket is the JetStream object store that holds checkpoints of
 // the read models; every node of a cluster shares it.

@@ -67,6 +67,9 @@ type UnitYear struct {
 	Indicators  []string `json:"indicators"`
 	Innovations []string `json:"innovations"`
 	LastSeq     uint64   `json:"last_seq"` // last event of the unit-year
+	// IndicatorsLastSeq is the last event of the unit-year's indicators:
+	// what the guard of a decision that counted them expects.
+	IndicatorsLastSeq uint64 `json:"indicators_last_seq"`
 }
 
 // Checkpoint is a signed checkpoint recorded in the log.
@@ -189,7 +192,11 @@ func (s *State) apply(e *events.Envelope, ev domain.Event, evErr error) error {
 		s.Checkpoints = append(s.Checkpoints, Checkpoint{CheckpointRecorded: ev, EventSequence: e.Sequence})
 	}
 	if e.Unit != "" && e.FiscalYear != 0 && e.AggregateKind != events.KindSeries {
-		s.unitYear(e.Unit, e.FiscalYear).LastSeq = e.Sequence
+		uy := s.unitYear(e.Unit, e.FiscalYear)
+		uy.LastSeq = e.Sequence
+		if e.AggregateKind == events.KindIndicator {
+			uy.IndicatorsLastSeq = e.Sequence
+		}
 	}
 	s.Heads[key] = Head{Version: e.AggregateVersion, Hash: e.Hash, Seq: e.Sequence}
 	// Only a command that came with an Idempotency-Key (the API keeps its
@@ -359,13 +366,8 @@ func UnitYearIndicatorsFilter(unit string, fy int) string {
 // unit-year's indicators (0: none), the sequence the subjects matching
 // UnitYearIndicatorsFilter end at in the log this state folded.
 func (s *State) UnitYearIndicatorsLast(unit string, fy int) uint64 {
-	uy := s.UnitYears[UnitYearKey(unit, fy)]
-	if uy == nil {
-		return 0
+	if uy := s.UnitYears[UnitYearKey(unit, fy)]; uy != nil {
+		return uy.IndicatorsLastSeq
 	}
-	var last uint64
-	for _, id := range uy.Indicators {
-		last = max(last, s.Heads[AggregateKey(events.KindIndicator, id)].Seq)
-	}
-	return last
+	return 0
 }
