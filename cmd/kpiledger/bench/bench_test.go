@@ -22,14 +22,7 @@ func TestBenchRunsEveryFigure(t *testing.T) {
 	if err := Run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep benchReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, out)
 	want := []string{"rebuild", "memory", "as_of", "append_1", "append_8", "http_write_1", "http_write_8", "http_write_32", "views_32", "import_results"}
 	got := map[string]*benchFigure{}
 	for _, f := range rep.Figures {
@@ -83,14 +76,7 @@ func TestBenchOnlyRunsWhatAPhaseNeeds(t *testing.T) {
 		!strings.Contains(stderr.String(), "--only http-write: also running serve, which it needs") {
 		t.Errorf("bench did not say which phases it added:\n%s", stderr.String())
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep benchReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, out)
 	keys := map[string]bool{}
 	for _, f := range rep.Figures {
 		keys[f.Key] = true
@@ -98,8 +84,22 @@ func TestBenchOnlyRunsWhatAPhaseNeeds(t *testing.T) {
 	if !keys["http_write_8"] || keys["views_32"] || keys["import_results"] {
 		t.Errorf("figures of --only http-write: %v", keys)
 	}
-	err = Run(context.Background(), []string{"--quick", "--only", "http-writes"}, func(string) string { return "" }, &stdout, &stderr)
+	err := Run(context.Background(), []string{"--quick", "--only", "http-writes"}, func(string) string { return "" }, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), `no phase "http-writes"`) {
 		t.Errorf("an unknown phase: %v", err)
 	}
+}
+
+// readReport reads the JSON file a bench run wrote.
+func readReport(t *testing.T, path string) benchReport {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
