@@ -361,7 +361,7 @@ func TestProblemTypesDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, slug := range []string{"no-quorum", "not-confirmed", "read-model-behind", "not-ready", "log-unreachable", "request-in-progress"} {
+	for _, slug := range []string{"no-quorum", "not-confirmed", "read-model-behind", "not-ready", "log-unreachable", "request-in-progress", "conflict", "concurrent-write"} {
 		if !strings.Contains(doc, "503 "+slug) && !strings.Contains(doc, "409 "+slug) {
 			t.Errorf("the OpenAPI Problem description does not name %s", slug)
 		}

@@ -511,4 +511,5 @@ const problemDescription = "An error, as an RFC 9457 problem document. Its `type
 	"408 slow-body: the request body did not arrive in time. " +
 	"409 request-in-progress: a request with the same Idempotency-Key is being written; repeat it after Retry-After seconds to get its answer. " +
 	"409 concurrent-write: the resource kept changing while the request was decided. " +
-	"409 stale-version, 409 conflict, 400 validation, 404 not-found, 401 unauthenticated, 403 forbidden, 413 too-large, 422 idempotency-key-reused, 428 precondition-required: as their titles say."
+	"409 conflict: the ledger's state refuses the command, a decision already made or a limit reached (50 live indicators a unit-year, a component's max_indicators, a series taken that year, a component in use), named in the detail. " +
+	"409 stale-version, 400 validation, 404 not-found, 401 unauthenticated, 403 forbidden, 413 too-large, 422 idempotency-key-reused, 428 precondition-required: as their titles say."
