@@ -352,33 +352,72 @@ func OpenTilesFor(ctx context.Context, store *Store) (*Tiles, error) {
 	return OpenTiles(ctx, store.js, store, replicas)
 }
 
+// groupsPerPart bounds one key-value entry of a saved group tree: a record
+// is about 72 bytes, so a part stays near 600 KB, under the 1 MiB a NATS
+// message may carry by default (a ledger of every province, department
+// and local administration over a decade has some 30,000 groups).
+const groupsPerPart = 8192
+
 // SaveGroups keeps the group tree a checkpoint of size leaves commits to,
-// so that bundles cut at it can prove each group's record.
+// so that bundles cut at it can prove each group's record: its records in
+// parts ("groups/<size>/<n>"), then "groups/<size>" saying how many parts
+// there are, written last so that its presence means every part is there.
 func (t *Tiles) SaveGroups(ctx context.Context, size uint64, g *GroupTree) error {
-	var b strings.Builder
-	for _, r := range g.Records() {
-		b.WriteString(r.Text())
+	key := "groups/" + strconv.FormatUint(size, 10)
+	records := g.Records()
+	parts := 0
+	for from := 0; from < len(records); from += groupsPerPart {
+		var b strings.Builder
+		for _, r := range records[from:min(from+groupsPerPart, len(records))] {
+			b.WriteString(r.Text())
+		}
+		if _, err := t.kv.Put(ctx, key+"/"+strconv.Itoa(parts), []byte(b.String())); err != nil {
+			return err
+		}
+		parts++
 	}
-	_, err := t.kv.Put(ctx, "groups/"+strconv.FormatUint(size, 10), []byte(b.String()))
+	_, err := t.kv.Put(ctx, key, []byte(groupPartsPrefix+strconv.Itoa(parts)+"\n"))
 	return err
 }
 
+// groupPartsPrefix starts the index entry of a group tree saved in parts;
+// an entry saved before parts holds the records themselves ("group …").
+const groupPartsPrefix = "parts "
+
 // Groups loads the group tree saved for a checkpoint size.
 func (t *Tiles) Groups(ctx context.Context, size uint64) (*GroupTree, error) {
-	entry, err := t.kv.Get(ctx, "groups/"+strconv.FormatUint(size, 10))
+	key := "groups/" + strconv.FormatUint(size, 10)
+	entry, err := t.kv.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("the group tree of checkpoint %d: %w", size, err)
 	}
+	texts := []string{string(entry.Value())}
+	if n, ok := strings.CutPrefix(texts[0], groupPartsPrefix); ok {
+		parts, err := strconv.Atoi(strings.TrimSuffix(n, "\n"))
+		if err != nil || parts < 0 {
+			return nil, fmt.Errorf("the group tree of checkpoint %d: a malformed index %q", size, texts[0])
+		}
+		texts = texts[:0]
+		for p := range parts {
+			part, err := t.kv.Get(ctx, key+"/"+strconv.Itoa(p))
+			if err != nil {
+				return nil, fmt.Errorf("the group tree of checkpoint %d, part %d of %d: %w", size, p+1, parts, err)
+			}
+			texts = append(texts, string(part.Value()))
+		}
+	}
 	heads := map[string]GroupHead{}
-	for _, line := range strings.SplitAfter(string(entry.Value()), "\n") {
-		if line == "" {
-			continue
+	for _, text := range texts {
+		for _, line := range strings.SplitAfter(text, "\n") {
+			if line == "" {
+				continue
+			}
+			r, err := ParseGroupRecord(line)
+			if err != nil {
+				return nil, err
+			}
+			heads[r.Name] = r.GroupHead
 		}
-		r, err := ParseGroupRecord(line)
-		if err != nil {
-			return nil, err
-		}
-		heads[r.Name] = r.GroupHead
 	}
 	return NewGroupTree(heads)
 }

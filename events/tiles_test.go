@@ -149,3 +149,69 @@ func TestTilesProveEverySize(t *testing.T) {
 		t.Fatal("a proof beyond the tree")
 	}
 }
+
+// TestGroupTreeSavedInParts: a checkpoint's group tree is kept in parts,
+// so a ledger with tens of thousands of unit-years (every province,
+// department and local administration over a decade) can still sign
+// checkpoints: 40,000 records are 2.7 MB, more than one NATS message may
+// carry, and SaveGroups failed on them when the tree was one value. A tree
+// saved in one value by an earlier version still loads.
+func TestGroupTreeSavedInParts(t *testing.T) {
+	ctx := context.Background()
+	srv := eventstest.StartServer(t)
+	_, js := eventstest.Connect(t, srv)
+	st, err := events.Open(ctx, js, events.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiles, err := events.OpenTilesFor(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := map[string]events.GroupHead{}
+	for i := range 40_000 {
+		var h events.GroupHead
+		if err := h.Add(uint64(i+1), strings.Repeat(fmt.Sprintf("%02x", i%256), 32)); err != nil {
+			t.Fatal(err)
+		}
+		heads[events.UnitYearGroup(fmt.Sprintf("LAO-%05d", i), 2560+i%10)] = h
+	}
+	gt, err := events.NewGroupTree(heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tiles.SaveGroups(ctx, 123_456, gt); err != nil {
+		t.Fatalf("saving a group tree of %d groups: %v", gt.Len(), err)
+	}
+	back, err := tiles.Groups(ctx, 123_456)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Len() != gt.Len() || back.Root() != gt.Root() {
+		t.Fatalf("loaded %d groups with root %x, saved %d with root %x", back.Len(), back.Root(), gt.Len(), gt.Root())
+	}
+
+	// The single-value form of earlier versions.
+	small, err := events.NewGroupTree(map[string]events.GroupHead{"kpi.u.TH-50.2563": heads[events.UnitYearGroup("LAO-00001", 2561)]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, events.TilesBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "groups/7", []byte(small.Records()[0].Text())); err != nil {
+		t.Fatal(err)
+	}
+	old, err := tiles.Groups(ctx, 7)
+	if err != nil || old.Root() != small.Root() {
+		t.Fatalf("a tree saved in one value: %v, root %x want %x", err, old.Root(), small.Root())
+	}
+	// An index whose part is gone is an error, not a smaller tree.
+	if err := kv.Delete(ctx, "groups/123456/2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tiles.Groups(ctx, 123_456); err == nil || !strings.Contains(err.Error(), "part 3 of 5") {
+		t.Fatalf("a tree missing a part: %v", err)
+	}
+}
