@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -113,6 +115,23 @@ func StartServer(c ServerConfig) (*server.Server, error) {
 			}
 			opts.Routes = append(opts.Routes, u)
 		}
+	}
+	// A port another process holds makes nats-server wait, not fail: its
+	// listener error goes to the log and the server never becomes ready.
+	// Say which port, at once.
+	for _, l := range []struct {
+		what, host string
+		port       int
+	}{{"client", opts.Host, opts.Port}, {"cluster", opts.Cluster.Host, opts.Cluster.Port}} {
+		if l.port <= 0 {
+			continue
+		}
+		addr := net.JoinHostPort(l.host, strconv.Itoa(l.port))
+		probe, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("NATS %s port %s: %w", l.what, addr, err)
+		}
+		probe.Close()
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

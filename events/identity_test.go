@@ -3,6 +3,8 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +178,36 @@ func TestCredentialsFiles(t *testing.T) {
 	}
 	if _, err := events.LoadCredentials(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("a world-readable seed: %v", err)
+	}
+}
+
+// TestStartServerNamesATakenPort: a cluster or client port another process
+// holds is an error naming the port at once; nats-server itself only logs
+// it and never becomes ready, so StartServer waited 30 s and said nothing
+// of why.
+func TestStartServerNamesATakenPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	secret, err := events.NewRouteSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, cfg := range map[string]events.ServerConfig{
+		"cluster": {StoreDir: t.TempDir(), Name: "n1", Port: -1, ClusterName: "kpi", ClusterHost: "127.0.0.1", ClusterPort: taken,
+			Routes: []string{fmt.Sprintf("nats-route://127.0.0.1:%d", taken)}, RouteSecret: secret, Credentials: eventstest.NewCredentials(t)},
+		"client": {StoreDir: t.TempDir(), Port: taken, Credentials: eventstest.NewCredentials(t)},
+	} {
+		s, err := events.StartServer(cfg)
+		if err == nil {
+			s.Shutdown()
+			t.Fatalf("%s port taken: the server started", what)
+		}
+		if want := fmt.Sprintf("NATS %s port 127.0.0.1:%d", what, taken); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s port taken: %v, want an error naming %q", what, err, want)
+		}
 	}
 }
