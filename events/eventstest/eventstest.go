@@ -9,7 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -126,19 +130,53 @@ func NewStore(t testing.TB, opts ...events.Option) *events.Store {
 	return st
 }
 
-// FreePorts reserves n distinct loopback TCP ports and releases them.
+// FreePorts finds n distinct loopback TCP ports that are free now and
+// releases them. They are chosen at random below the kernel's ephemeral
+// range: a port the kernel handed out and took back (Listen on port 0) is
+// the next one it gives a client socket's local end, and with other tests
+// connecting at the same moment a server started on it then found it
+// taken (a cluster node that never became ready, once in a few CI runs).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	low, high := 10000, ephemeralLow()
+	if high-low < 1000 {
+		low = 1024
+	}
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			t.Fatalf("found %d free ports of %d in [%d, %d)", len(ports), n, low, high)
 		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+		p := low + rand.IntN(high-low)
+		if slices.Contains(ports, p) {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports = append(ports, p)
 	}
 	return ports
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n <= 1024 {
+		return 32768
+	}
+	return n
 }
 
 // Cluster is an in-process JetStream cluster.
