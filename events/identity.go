@@ -129,22 +129,28 @@ func (s *Store) openStream(ctx context.Context, want jetstream.StreamConfig) (je
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", want.Name, err)
 	}
-	info, err := stream.Info(ctx)
+	info, err := checkedInfo(ctx, stream, want.Name)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s info: %w", want.Name, err)
+		return nil, err
 	}
-	if err := checkStream(info.Config); err != nil {
-		return nil, fmt.Errorf("stream %s: %w", want.Name, err)
-	}
-	if e := g.expect; e != nil && (e.Stream != want.Name || !e.Created.Equal(info.Created)) {
-		return nil, fmt.Errorf("%w: stream %s was created at %s, but this ledger's stream %s was created at %s (%s); it was deleted and created again — restore the original stream",
-			ErrLogMissing, want.Name, info.Created.UTC().Format(time.RFC3339Nano), e.Stream, e.Created.UTC().Format(time.RFC3339Nano), g.mustExist)
+	if err := g.sameStream(want.Name, info); err != nil {
+		return nil, err
 	}
 	if err := firstSequenceOK(info); err != nil {
 		return nil, err
 	}
 	g.identity = Identity{Stream: want.Name, Created: info.Created.UTC()}
 	return stream, nil
+}
+
+// sameStream refuses a stream other than the one the ledger recorded: one
+// deleted and created again has another creation time.
+func (g *logGuard) sameStream(name string, info *jetstream.StreamInfo) error {
+	if e := g.expect; e != nil && (e.Stream != name || !e.Created.Equal(info.Created)) {
+		return fmt.Errorf("%w: stream %s was created at %s, but this ledger's stream %s was created at %s (%s); it was deleted and created again — restore the original stream",
+			ErrLogMissing, name, info.Created.UTC().Format(time.RFC3339Nano), e.Stream, e.Created.UTC().Format(time.RFC3339Nano), g.mustExist)
+	}
+	return nil
 }
 
 // firstSequenceOK: a stream that can be neither purged nor limited keeps

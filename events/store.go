@@ -123,12 +123,9 @@ func OpenExisting(ctx context.Context, js jetstream.JetStream, c Config, opts ..
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", want.Name, err)
 	}
-	info, err := stream.Info(ctx)
+	info, err := checkedInfo(ctx, stream, want.Name)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s info: %w", want.Name, err)
-	}
-	if err := checkStream(info.Config); err != nil {
-		return nil, fmt.Errorf("stream %s: %w", want.Name, err)
+		return nil, err
 	}
 	s := &Store{js: js, stream: stream, name: want.Name, now: time.Now, metrics: &Metrics{}}
 	for _, o := range opts {
@@ -137,12 +134,24 @@ func OpenExisting(ctx context.Context, js jetstream.JetStream, c Config, opts ..
 	// The same identity check as Open's: a read-only node must not serve a
 	// stream that replaced the one it recorded, nor later take its own
 	// stream for a replaced one.
-	if e := s.guard.expect; e != nil && (e.Stream != want.Name || !e.Created.Equal(info.Created)) {
-		return nil, fmt.Errorf("%w: stream %s was created at %s, but this ledger's stream %s was created at %s (%s); it was deleted and created again — restore the original stream",
-			ErrLogMissing, want.Name, info.Created.UTC().Format(time.RFC3339Nano), e.Stream, e.Created.UTC().Format(time.RFC3339Nano), s.guard.mustExist)
+	if err := s.guard.sameStream(want.Name, info); err != nil {
+		return nil, err
 	}
 	s.guard.identity = Identity{Stream: want.Name, Created: info.Created.UTC()}
 	return s, nil
+}
+
+// checkedInfo asks for the stream's info and checks its settings, as
+// Open and OpenExisting both do before they use a stream.
+func checkedInfo(ctx context.Context, stream jetstream.Stream, name string) (*jetstream.StreamInfo, error) {
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s info: %w", name, err)
+	}
+	if err := checkStream(info.Config); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	return info, nil
 }
 
 // checkStream refuses a stream that could lose events.
