@@ -91,15 +91,22 @@ func (d *Dashboard) export(c echo.Context, s *session) error {
 	if err != nil {
 		return err
 	}
+	d.forward(c, s, "/v1/export", url.Values{"unit": {u.Code}, "fiscal_year": {strconv.Itoa(fy)}})
+	return nil
+}
+
+// forward answers a download with the API's own handler for path and
+// query, called with the session's token instead of its cookie, so the
+// API's roles decide what may be downloaded.
+func (d *Dashboard) forward(c echo.Context, s *session, path string, q url.Values) {
 	r := c.Request().Clone(c.Request().Context())
-	r.URL = &url.URL{Path: "/v1/export", RawQuery: url.Values{"unit": {u.Code}, "fiscal_year": {strconv.Itoa(fy)}}.Encode()}
+	r.URL = &url.URL{Path: path, RawQuery: q.Encode()}
 	r.RequestURI = r.URL.RequestURI()
 	r.Header.Del("Cookie")
 	r.Header.Set(echo.HeaderAuthorization, "Bearer "+s.token)
 	// The page's headers do not apply to a download; the API sets its own.
 	c.Response().Header().Del("Content-Security-Policy")
 	d.echo.ServeHTTP(c.Response(), r)
-	return nil
 }
 
 // downloadable are the API views the dashboard's download links name: the
@@ -120,13 +127,7 @@ func (d *Dashboard) download(c echo.Context, s *session) error {
 		return &pageError{Status: http.StatusBadRequest, Title: "ลิงก์ดาวน์โหลดไม่ถูกต้อง", TitleEN: "Bad download link", Detail: err.Error()}
 	}
 	q.Set("format", format)
-	r := c.Request().Clone(c.Request().Context())
-	r.URL = &url.URL{Path: path, RawQuery: q.Encode()}
-	r.RequestURI = r.URL.RequestURI()
-	r.Header.Del("Cookie")
-	r.Header.Set(echo.HeaderAuthorization, "Bearer "+s.token)
-	c.Response().Header().Del("Content-Security-Policy")
-	d.echo.ServeHTTP(c.Response(), r)
+	d.forward(c, s, path, q)
 	return nil
 }
 
