@@ -668,6 +668,57 @@ func (s *Store) directRange(ctx context.Context, filter string, from uint64, bat
 // events, whether the replica holds more, and the last sequence it sent.
 // Without headers, events are numbered from r.Seq on.
 func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*Envelope, more bool, last uint64, err error) {
+	var noReplicaSince time.Time
+	for {
+		out, more, last, err = s.directBatchGetOnce(ctx, r)
+		switch {
+		case errors.Is(err, errDirectGetSilent):
+			// A request can be lost: sent to a replica on a node that
+			// was just stopped, or while the client's connection moved
+			// to another node. It is only a read: ask again, until the
+			// read's own deadline.
+		case errors.Is(err, nats.ErrNoResponders):
+			// No replica answers direct gets for the moment: a replica
+			// answers only while it is current, and while a stopped
+			// node's stream leadership moves, none may be. Wait as long
+			// as an election takes, not longer: a stream that does not
+			// answer direct gets at all is an error to report.
+			if noReplicaSince.IsZero() {
+				// Unless the stream does not allow direct gets at all.
+				ictx, cancel := context.WithTimeout(ctx, time.Second)
+				info, ierr := s.stream.Info(ictx)
+				cancel()
+				if ierr == nil && !info.Config.AllowDirect {
+					return nil, false, 0, err
+				}
+				noReplicaSince = time.Now()
+			} else if time.Since(noReplicaSince) > noReplicaWait {
+				return nil, false, 0, err
+			}
+			select {
+			case <-ctx.Done():
+				return nil, false, 0, err
+			case <-time.After(100 * time.Millisecond):
+			}
+		default:
+			return out, more, last, err
+		}
+	}
+}
+
+// noReplicaWait is how long a direct get that no replica answers is
+// asked again: about what a stream leader election takes.
+const noReplicaWait = 5 * time.Second
+
+// directGetSilence is how long a batched direct get waits for its next
+// message before asking again. Messages of an answer come back to back;
+// seconds of silence mean nobody is answering.
+const directGetSilence = 5 * time.Second
+
+// errDirectGetSilent: no message of the answer came for directGetSilence.
+var errDirectGetSilent = errors.New("no answer to a direct get")
+
+func (s *Store) directBatchGetOnce(ctx context.Context, r directGetRequest) (out []*Envelope, more bool, last uint64, err error) {
 	nc := s.js.Conn()
 	inbox := nc.NewRespInbox()
 	// The events, the end-of-batch status, and room for one stray.
@@ -689,10 +740,15 @@ func (s *Store) directBatchGet(ctx context.Context, r directGetRequest) (out []*
 		what = "the stream"
 	}
 	out = make([]*Envelope, 0, min(r.Batch, 64))
+	silence := time.NewTimer(directGetSilence)
+	defer silence.Stop()
 	for {
 		var m *nats.Msg
 		select {
 		case m = <-ch:
+			silence.Reset(directGetSilence)
+		case <-silence.C:
+			return nil, false, 0, errDirectGetSilent
 		case <-ctx.Done():
 			return nil, false, 0, fmt.Errorf("%w: direct get of %s from %d: %w", ErrLogUnreachable, what, r.Seq, ctx.Err())
 		}
